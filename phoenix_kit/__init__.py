@@ -1,0 +1,21 @@
+"""phoenix_kit: PhoenixKit's database schema and the versioned migration core that owns it."""
+
+from __future__ import annotations
+
+from .errors import LockTimeoutError, MarkerError, PhoenixKitError, SchemaMissingError, StepFailedError
+from .migration import down, ensure_current, latest_version, migrated_version, plan, sql, up
+
+__all__ = [
+    "LockTimeoutError",
+    "MarkerError",
+    "PhoenixKitError",
+    "SchemaMissingError",
+    "StepFailedError",
+    "down",
+    "ensure_current",
+    "latest_version",
+    "migrated_version",
+    "plan",
+    "sql",
+    "up",
+]

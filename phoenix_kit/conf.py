@@ -1,0 +1,31 @@
+"""phoenix_kit's settings, read from Django settings at call time.
+
+``PHOENIX_KIT_PREFIX`` (default ``"public"``) and ``PHOENIX_KIT_LOCK_TIMEOUT``
+(seconds, default 60). Without configured Django settings (scripts using a
+bare psycopg connection) the defaults apply.
+"""
+
+from __future__ import annotations
+
+DEFAULT_PREFIX = "public"
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def _setting(name: str, default: object) -> object:
+    from django.conf import settings
+
+    if not settings.configured:
+        return default
+    return getattr(settings, name, default)
+
+
+def prefix() -> object:
+    """The configured prefix, unvalidated (callers validate and say where it came from)."""
+    return _setting("PHOENIX_KIT_PREFIX", DEFAULT_PREFIX)
+
+
+def lock_timeout() -> float:
+    value = _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"PHOENIX_KIT_LOCK_TIMEOUT must be a positive number of seconds, got {value!r}")
+    return float(value)

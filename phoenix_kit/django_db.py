@@ -1,0 +1,31 @@
+"""The Django side of :mod:`phoenix_kit.db`: a database alias as a core ``Database``.
+
+Queries go through Django's cursors and transactions go through
+``transaction.atomic`` so they nest correctly inside Django's own (a
+migration's transaction, a test case's) and show up in query captures.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from django.db import connections, transaction
+
+from .db import Params
+
+
+class DjangoDatabase:
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.connection = connections[alias]
+        if self.connection.vendor != "postgresql":
+            raise ValueError(f"Database {alias!r} is {self.connection.vendor}; phoenix_kit needs PostgreSQL.")
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def atomic(self) -> AbstractContextManager[object]:
+        return transaction.atomic(using=self.alias)

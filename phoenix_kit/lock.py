@@ -1,0 +1,41 @@
+"""The per-prefix migration lock: a transaction-scoped advisory lock.
+
+Transaction-scoped so it is released by COMMIT or ROLLBACK, whatever happens
+to the client (safe with poolers and failing steps). Its key is a stable
+64-bit hash of the prefix, so different prefixes never wait on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+def acquire_statement(prefix: str) -> str:
+    """The statement that waits for the prefix's lock (the key is our own integer)."""
+    return f"SELECT pg_catalog.pg_advisory_xact_lock({lock_key(prefix)})"
+
+SET_LOCK_TIMEOUT = "SELECT pg_catalog.set_config('lock_timeout', %s, true)"
+
+# A bigint advisory lock shows in pg_locks as classid = high 32 bits,
+# objid = low 32 bits, objsubid = 1.
+HOLDER_QUERY = """
+SELECT pid FROM pg_catalog.pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+  AND classid = %s::pg_catalog.oid AND objid = %s::pg_catalog.oid
+LIMIT 1
+"""
+
+
+def lock_key(prefix: str) -> int:
+    digest = hashlib.blake2b(f"phoenix_kit:{prefix}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def holder_params(key: int) -> tuple[int, int]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+def timeout_setting(seconds: float) -> str:
+    """``lock_timeout`` value for ``seconds`` (0 would mean "wait forever": use 1 ms)."""
+    return f"{max(1, round(seconds * 1000))}ms"

@@ -1,0 +1,112 @@
+"""The public API of the migration core (re-exported from ``phoenix_kit``).
+
+Arguments are validated before any SQL reaches the server. ``using`` is a
+Django database alias or a bare ``psycopg.Connection``; ``prefix=None`` means
+``settings.PHOENIX_KIT_PREFIX`` (default ``"public"``), read at call time.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from . import conf
+from .db import connect
+from .plan import Step, check_version, latest_version
+from .plan import plan as _plan
+from .prefix import validate_prefix
+from .runner import Runner
+from .script import export
+
+__all__ = ["down", "ensure_current", "latest_version", "migrated_version", "plan", "sql", "up"]
+
+Log = bool | TextIO | None
+
+
+def up(
+    version: int | None = None,
+    prefix: str | None = None,
+    create_schema: bool | None = None,
+    using: object = "default",
+    *,
+    log: Log = True,
+    lock_timeout: float | None = None,
+) -> int:
+    """Apply every version above the installed one up to ``version`` (default: latest).
+
+    Never downgrades. Returns the installed version afterwards.
+    """
+    target = latest_version() if version is None else check_version(version)
+    resolved = _prefix(prefix)
+    create = _create_schema(create_schema, resolved)
+    return _runner(using, resolved, log, lock_timeout).up(target, create)
+
+
+def down(
+    version: int | None = None,
+    prefix: str | None = None,
+    using: object = "default",
+    *,
+    log: Log = True,
+    lock_timeout: float | None = None,
+) -> int:
+    """Roll back every applied version ``>= version``, leaving ``version - 1``.
+
+    ``version=None`` rolls back everything (result 0). Returns the installed
+    version afterwards.
+    """
+    target = 0 if version is None else check_version(version) - 1
+    return _runner(using, _prefix(prefix), log, lock_timeout).down(target)
+
+
+def migrated_version(prefix: str | None = None, using: object = "default") -> int:
+    """The installed version of ``prefix``: 0 when it has no ``phoenix_kit`` table.
+
+    Raises :class:`~phoenix_kit.errors.MarkerError` when the marker is not a
+    number. A marker above :func:`latest_version` is reported as it is.
+    """
+    return _runner(using, _prefix(prefix), False, None).read_state().version
+
+
+def ensure_current(using: object = "default", prefix: str | None = None, log: Log = False) -> int:
+    """Bring ``prefix`` to the latest version if it is behind; returns the latest version.
+
+    When already current this costs one catalog query and takes no lock.
+    """
+    return up(prefix=prefix, using=using, log=log)
+
+
+def plan(from_version: int, to_version: int) -> list[Step]:
+    """The ordered steps between two versions (0 = not installed), without a database."""
+    return _plan(from_version, to_version)
+
+
+def sql(
+    from_version: int,
+    to_version: int,
+    prefix: str | None = None,
+    create_schema: bool | None = None,
+) -> str:
+    """The SQL script moving ``prefix`` between two versions, for tools such as psql."""
+    resolved = _prefix(prefix)
+    return export(from_version, to_version, resolved, _create_schema(create_schema, resolved))
+
+
+def _prefix(prefix: str | None) -> str:
+    return validate_prefix(conf.prefix() if prefix is None else prefix)
+
+
+def _create_schema(create_schema: bool | None, prefix: str) -> bool:
+    if create_schema is None:
+        return prefix != "public"
+    if not isinstance(create_schema, bool):
+        raise ValueError(f"create_schema must be True, False or None, got {create_schema!r}")
+    return create_schema
+
+
+def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:
+    timeout = conf.lock_timeout() if lock_timeout is None else lock_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"lock_timeout must be a positive number of seconds, got {timeout!r}")
+    writer: TextIO | None = sys.stdout if log is True else (log or None)
+    return Runner(connect(using), prefix, float(timeout), writer)

@@ -1,0 +1,134 @@
+"""Runs version steps against one prefix of one database.
+
+Each step is one transaction (a savepoint inside an outer one): take the
+prefix's lock, re-read the marker, run the step's statements, write the new
+marker. After a crash or a failing statement the prefix is exactly at the last
+completed version; a concurrent migrator that got there first turns our
+remaining steps into no-ops.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, TextIO
+
+from .db import Database, database_error
+from .errors import LockTimeoutError, SchemaMissingError, StepFailedError
+from .lock import HOLDER_QUERY, SET_LOCK_TIMEOUT, acquire_statement, holder_params, lock_key, timeout_setting
+from .marker import STATE_QUERY, PrefixState
+from .plan import Step, get_step
+from .prefix import quote_ident
+from .script import step_statements
+
+NextStep = Callable[[int], "Step | None"]
+
+
+class _LockWaitTimedOut(Exception):
+    pass
+
+
+@dataclass
+class Runner:
+    db: Database
+    prefix: str
+    lock_timeout: float
+    log: TextIO | None = None
+
+    def read_state(self) -> PrefixState:
+        (row,) = self.db.fetchall(STATE_QUERY, [self.prefix])
+        return PrefixState(self.prefix, *row)
+
+    def up(self, target: int, create_schema: bool) -> int:
+        return self._run(lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
+
+    def down(self, target: int) -> int:
+        return self._run(lambda current: get_step(current, "down") if current > target else None, False)
+
+    def _run(self, next_step: NextStep, create_schema: bool) -> int:
+        state = self.read_state()
+        current = state.version_for_change()
+        if next_step(current) is None:
+            return current
+        if current == 0 and not state.schema_exists and not create_schema:
+            raise SchemaMissingError(
+                f"Schema {quote_ident(self.prefix)} does not exist and create_schema is False: "
+                f"create the schema first, or run with create_schema=True "
+                f"(manage.py phoenixkit_migrate without --no-create-schema)."
+            )
+        while True:
+            version, done = self._run_one(next_step, create_schema, state.session_lock_timeout)
+            if done:
+                return version
+
+    def _run_one(self, next_step: NextStep, create_schema: bool, session_lock_timeout: str) -> tuple[int, bool]:
+        """Run the next step under the lock; returns (marker now, whether the goal was already met)."""
+        started = time.monotonic()
+        step = None
+        try:
+            with self.db.atomic():
+                self._lock(session_lock_timeout)
+                current = self.read_state().version_for_change()
+                step = next_step(current)
+                if step is None:
+                    return current, True
+                self._write(f"  {step.describe()}...")
+                for statement in step_statements(step, self.prefix, create_schema):
+                    self._execute(step, statement)
+        except _LockWaitTimedOut:
+            raise self._lock_timeout_error() from None
+        except BaseException:
+            if step is not None:
+                self._write(" FAILED\n")
+            raise
+        self._write(f" OK {time.monotonic() - started:.2f}s\n")
+        return step.target, False
+
+    def _lock(self, session_lock_timeout: str) -> None:
+        # The bound applies to the wait for our lock only; the step's own
+        # statements run under the session's lock_timeout again.
+        self.db.fetchall(SET_LOCK_TIMEOUT, [timeout_setting(self.lock_timeout)])
+        try:
+            self.db.fetchall(acquire_statement(self.prefix))
+        except Exception as exc:
+            error = database_error(exc)
+            if error is not None and error.sqlstate == "55P03":  # lock_not_available
+                raise _LockWaitTimedOut from exc
+            raise
+        self.db.fetchall(SET_LOCK_TIMEOUT, [session_lock_timeout])
+
+    def _lock_timeout_error(self) -> LockTimeoutError:
+        try:
+            rows = self.db.fetchall(HOLDER_QUERY, list(holder_params(lock_key(self.prefix))))
+        except Exception:  # e.g. an outer transaction that is now aborted
+            rows = []
+        pid = rows[0][0] if rows else None
+        holder = f"backend pid {pid}" if pid is not None else "another session (it has since released it)"
+        return LockTimeoutError(
+            f"Timed out after {self.lock_timeout:g}s waiting for the migration lock of prefix "
+            f"{self.prefix!r}, held by {holder}. Another migrator is running: wait for it, or "
+            f"inspect it with SELECT * FROM pg_stat_activity WHERE pid = {pid if pid is not None else '<pid>'}. "
+            f"Raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer.",
+            pid,
+        )
+
+    def _execute(self, step: Step, statement: str) -> None:
+        try:
+            self.db.fetchall(statement)
+        except Exception as exc:
+            error = database_error(exc)
+            if error is None:
+                raise
+            message = str(error).strip()
+            raise StepFailedError(
+                f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
+                f"and was rolled back; the prefix stays at version {step.source}.\n"
+                f"PostgreSQL said: {message}\nStatement: {statement}",
+                step.version.number,
+                statement,
+            ) from exc
+
+    def _write(self, text: str) -> None:
+        if self.log is not None:
+            self.log.write(text)
+            self.log.flush()

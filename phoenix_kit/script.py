@@ -1,0 +1,120 @@
+"""The SQL of a step, shared by live runs, ``sqlmigrate`` and offline export.
+
+A step's statements are its version's ``up``/``down`` for the prefix, the
+schema handling that belongs to the runner (create or assert the schema
+before V01, drop a schema we created after V01's down) and the new marker.
+``export`` wraps each step in a transaction that first takes the prefix's
+lock and asserts the marker, so a script run against the wrong database state
+fails before it changes anything.
+"""
+
+from __future__ import annotations
+
+from .lock import acquire_statement
+from .marker import CREATED_SCHEMA_COMMENT, write_marker
+from .plan import Step, plan
+from .prefix import quote_ident, quote_literal
+
+# Dollar-quote tag for the DO blocks the runner writes.
+_TAG = "$phoenix_kit$"
+
+
+def _do(body: str) -> str:
+    return f"DO {_TAG}\n{body.strip()}\n{_TAG}"
+
+
+def _schema_exists(prefix: str) -> str:
+    return f"EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(prefix)})"
+
+
+def ensure_schema(prefix: str, create_schema: bool) -> str:
+    """Create the prefix's schema if missing (checked first, so no CREATE privilege is needed when it exists)."""
+    schema = quote_ident(prefix)
+    if create_schema:
+        return _do(
+            f"""
+BEGIN
+  IF NOT {_schema_exists(prefix)} THEN
+    CREATE SCHEMA {schema};
+    COMMENT ON SCHEMA {schema} IS {quote_literal(CREATED_SCHEMA_COMMENT)};
+  END IF;
+END"""
+        )
+    message = f"schema {schema} does not exist and create_schema is false: create it first, or allow phoenix_kit to create it"
+    return _do(
+        f"""
+BEGIN
+  IF NOT {_schema_exists(prefix)} THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = {quote_literal(message)};
+  END IF;
+END"""
+    )
+
+
+def drop_created_schema(prefix: str) -> str:
+    """Drop the prefix's schema if phoenix_kit created it and it is now empty (never CASCADE)."""
+    schema = quote_ident(prefix)
+    return _do(
+        f"""
+BEGIN
+  IF pg_catalog.obj_description(pg_catalog.to_regnamespace({quote_literal(schema)}), 'pg_namespace')
+     = {quote_literal(CREATED_SCHEMA_COMMENT)} THEN
+    DROP SCHEMA {schema};
+  END IF;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+  NULL;  -- something else lives there now: keep it
+END"""
+    )
+
+
+def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
+    schema = quote_ident(prefix)
+    version = step.version
+    if step.direction == "up":
+        statements = version.up(schema)
+        if version.number == 1 and prefix != "public":
+            statements = [ensure_schema(prefix, create_schema), *statements]
+    else:
+        statements = version.down(schema)
+        if step.target == 0 and prefix != "public":
+            statements = [*statements, drop_created_schema(prefix)]
+    if step.target > 0:
+        statements = [*statements, write_marker(prefix, step.target)]
+    return statements
+
+
+def assert_marker(prefix: str, expected: int) -> str:
+    """A DO block that fails unless the prefix's marker reads ``expected`` (0: not installed)."""
+    message = f"phoenix_kit: prefix {quote_ident(prefix)} must be at version {expected} for this step, found %"
+    return _do(
+        f"""
+DECLARE
+  found text;
+BEGIN
+  SELECT CASE WHEN c.oid IS NULL THEN '0'
+              ELSE coalesce(pg_catalog.obj_description(c.oid, 'pg_class'), 'no marker') END
+    INTO found
+    FROM (SELECT {quote_literal(prefix)}::pg_catalog.name AS nspname) AS wanted
+    LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
+    LEFT JOIN pg_catalog.pg_class AS c
+           ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p');
+  IF found IS DISTINCT FROM '{int(expected)}' THEN
+    RAISE EXCEPTION {quote_literal(message)}, found;
+  END IF;
+END"""
+    )
+
+
+def export(from_version: int, to_version: int, prefix: str, create_schema: bool) -> str:
+    """The script moving ``prefix`` from ``from_version`` to ``to_version``, for psql."""
+    steps = plan(from_version, to_version)
+    lines = [
+        f"-- phoenix_kit: prefix {quote_ident(prefix)} from version {from_version} to {to_version}.",
+        "-- One transaction per step; each step checks the marker first.",
+        "-- Apply with: psql -v ON_ERROR_STOP=1 -f <this file>",
+    ]
+    for step in steps:
+        lines += ["", f"-- {step.describe()}", "BEGIN;", f"{acquire_statement(prefix)};", f"{assert_marker(prefix, step.source)};"]
+        lines += [f"{statement};" for statement in step_statements(step, prefix, create_schema)]
+        lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
