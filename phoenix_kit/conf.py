@@ -24,8 +24,11 @@ def prefix() -> object:
     return _setting("PHOENIX_KIT_PREFIX", DEFAULT_PREFIX)
 
 
-def lock_timeout() -> float:
-    value = _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+def lock_timeout(value: object = None) -> float:
+    """``value`` if given, else the setting; either way a positive number of seconds."""
+    name = "PHOENIX_KIT_LOCK_TIMEOUT" if value is None else "lock_timeout"
+    if value is None:
+        value = _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"PHOENIX_KIT_LOCK_TIMEOUT must be a positive number of seconds, got {value!r}")
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)

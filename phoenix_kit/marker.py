@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .db import Database
 from .errors import MarkerError
 from .plan import latest_version
 from .prefix import quote_ident
@@ -68,6 +69,11 @@ class PrefixState:
                 f"PhoenixKit. Upgrade phoenix_kit; refusing to change it."
             )
         return version
+
+
+def read_state(db: Database, prefix: str) -> PrefixState:
+    (row,) = db.fetchall(STATE_QUERY, [prefix])
+    return PrefixState(prefix, *row)
 
 
 def write_marker(prefix: str, version: int) -> str:

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from . import conf
 from .db import connect
+from .marker import read_state
 from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
 from .prefix import validate_prefix
@@ -65,7 +66,7 @@ def migrated_version(prefix: str | None = None, using: object = "default") -> in
     Raises :class:`~phoenix_kit.errors.MarkerError` when the marker is not a
     number. A marker above :func:`latest_version` is reported as it is.
     """
-    return _runner(using, _prefix(prefix), False, None).read_state().version
+    return read_state(connect(using), _prefix(prefix)).version
 
 
 def ensure_current(using: object = "default", prefix: str | None = None, log: Log = False) -> int:
@@ -105,8 +106,6 @@ def _create_schema(create_schema: bool | None, prefix: str) -> bool:
 
 
 def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:
-    timeout = conf.lock_timeout() if lock_timeout is None else lock_timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"lock_timeout must be a positive number of seconds, got {timeout!r}")
+    timeout = conf.lock_timeout(lock_timeout)
     writer: TextIO | None = sys.stdout if log is True else (log or None)
-    return Runner(connect(using), prefix, float(timeout), writer)
+    return Runner(connect(using), prefix, timeout, writer)

@@ -16,7 +16,7 @@ from typing import Callable, TextIO
 from .db import Database, database_error
 from .errors import LockTimeoutError, SchemaMissingError, StepFailedError
 from .lock import HOLDER_QUERY, SET_LOCK_TIMEOUT, acquire_statement, holder_params, lock_key, timeout_setting
-from .marker import STATE_QUERY, PrefixState
+from .marker import read_state
 from .plan import Step, get_step
 from .prefix import quote_ident
 from .script import step_statements
@@ -35,10 +35,6 @@ class Runner:
     lock_timeout: float
     log: TextIO | None = None
 
-    def read_state(self) -> PrefixState:
-        (row,) = self.db.fetchall(STATE_QUERY, [self.prefix])
-        return PrefixState(self.prefix, *row)
-
     def up(self, target: int, create_schema: bool) -> int:
         return self._run(lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
 
@@ -46,7 +42,7 @@ class Runner:
         return self._run(lambda current: get_step(current, "down") if current > target else None, False)
 
     def _run(self, next_step: NextStep, create_schema: bool) -> int:
-        state = self.read_state()
+        state = read_state(self.db, self.prefix)
         current = state.version_for_change()
         if next_step(current) is None:
             return current
@@ -68,7 +64,7 @@ class Runner:
         try:
             with self.db.atomic():
                 self._lock(session_lock_timeout)
-                current = self.read_state().version_for_change()
+                current = read_state(self.db, self.prefix).version_for_change()
                 step = next_step(current)
                 if step is None:
                     return current, True
