@@ -28,7 +28,7 @@ class PsycopgDatabase:
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)  # type: ignore[arg-type]  # our own SQL text
+            cursor.execute(sql, params)
             return list(cursor.fetchall()) if cursor.description else []
 
     def atomic(self) -> AbstractContextManager[object]:
