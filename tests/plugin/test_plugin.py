@@ -1,0 +1,91 @@
+"""The pytest plugin, used exactly as a phoenix_kit user would use it (pytest in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import phoenix_kit as pk
+from tests.plugin import user_project
+
+
+@dataclass
+class UserProject:
+    directory: Path
+    database_url: str  # what the user's settings read
+    test_conninfo: str  # the test database pytest-django makes from it
+
+    def pytest(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+            cwd=self.directory,
+            env={**_outside_env(), "DATABASE_URL": self.database_url},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+
+@pytest.fixture
+def user(tmp_path: Path, make_database: Callable[[], str], server_conninfo: str) -> Iterator[UserProject]:
+    conninfo = make_database()
+    test_db = "test_" + conninfo_to_dict(conninfo)["dbname"]
+    yield UserProject(user_project.write(tmp_path), _as_url(conninfo), make_conninfo(conninfo, dbname=test_db))
+    with psycopg.connect(server_conninfo, autocommit=True) as admin:
+        for name in (test_db, f"{test_db}_gw0", f"{test_db}_gw1"):
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _outside_env() -> dict[str, str]:
+    """Our environment without what this test session set for itself."""
+    return {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTEST_XDIST_WORKER")}
+
+
+def _as_url(conninfo: str) -> str:
+    """A postgres:// URL django-environ understands (a socket directory goes in ?host=)."""
+    params = conninfo_to_dict(conninfo)
+    user, host, port = params.get("user") or "postgres", str(params.get("host") or "localhost"), params.get("port") or 5432
+    if host.startswith("/"):
+        return f"postgres://{user}@/{params['dbname']}?host={host}&port={port}"
+    return f"postgres://{user}@{host}:{port}/{params['dbname']}"
+
+
+def _passed(result: subprocess.CompletedProcess[str], count: int) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{count} passed" in result.stdout, result.stdout
+
+
+def test_plain_run(user: UserProject) -> None:
+    _passed(user.pytest(), 6)
+
+
+def test_nomigrations_still_has_the_tables(user: UserProject) -> None:
+    _passed(user.pytest("--nomigrations"), 6)
+
+
+def test_reuse_db_brings_a_rewound_database_current(user: UserProject) -> None:
+    _passed(user.pytest("--reuse-db"), 6)
+    with psycopg.connect(user.test_conninfo, autocommit=True) as conn:
+        pk.down(version=6, prefix=user_project.PREFIX, using=conn, log=False)
+        assert pk.migrated_version(user_project.PREFIX, using=conn) == 5
+    _passed(user.pytest("--reuse-db"), 6)
+
+
+def test_parallel_workers(user: UserProject) -> None:
+    _passed(user.pytest("-n", "2"), 6)
+
+
+def test_without_the_plugin_nomigrations_has_no_tables(user: UserProject) -> None:
+    """The control for the tests above: the guarantee really comes from the plugin."""
+    result = user.pytest("--nomigrations", "-p", "no:phoenix_kit", "-k", "database_is_current or transactional")
+    assert result.returncode == 1
+    assert "3 failed" in result.stdout, result.stdout
