@@ -1,0 +1,67 @@
+"""System checks: phoenix_kit's settings, and django_migrations against the marker.
+
+The database check only runs when Django passes ``databases`` (``check
+--database alias``, ``migrate``), per Django's convention for checks that
+query a database.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from django.core.checks import CheckMessage, Error, Warning
+
+from . import conf, records
+from .prefix import PREFIX_RULE, validate_prefix
+from .status import prefix_status
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    try:
+        validate_prefix(conf.prefix())
+    except ValueError as exc:
+        errors.append(
+            Error(
+                f"PHOENIX_KIT_PREFIX is invalid: {exc}",
+                hint=f"Set PHOENIX_KIT_PREFIX to a valid PostgreSQL schema name: {PREFIX_RULE}.",
+                id="phoenix_kit.E001",
+            )
+        )
+    try:
+        conf.lock_timeout()
+    except ValueError as exc:
+        errors.append(
+            Error(
+                str(exc),
+                hint="Set PHOENIX_KIT_LOCK_TIMEOUT to the seconds to wait for another migrator, e.g. 60.",
+                id="phoenix_kit.E002",
+            )
+        )
+    return errors
+
+
+def check_migrations_recorded(
+    app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    try:
+        prefix = validate_prefix(conf.prefix())
+    except ValueError:
+        return []  # E001 already says so
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        if not records.applies(alias):
+            continue
+        status = prefix_status(prefix, using=alias)
+        where = f"prefix {prefix!r} of database {alias!r}"
+        if status.problem is not None or status.version is None:
+            messages.append(
+                Warning(f"The PhoenixKit marker of {where} cannot be used.", hint=status.problem, id="phoenix_kit.W002")
+            )
+            continue
+        problem = records.disagreement(alias, status.version)
+        if problem is not None:
+            hint = records.fix_hint(alias, status.version)
+            messages.append(Warning(f"{problem} ({where}).", hint=hint, id="phoenix_kit.W001"))
+    return messages
+

@@ -1,0 +1,249 @@
+"""``manage.py phoenixkit_migrate``: move, inspect or export one PhoenixKit install.
+
+Conventions are Django's ``migrate``: output through ``self.stdout`` gated on
+verbosity, and user mistakes as a one-line ``CommandError`` raised before any
+change. Moving the configured prefix keeps ``django_migrations`` in step.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO, cast
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.utils.connection import ConnectionDoesNotExist
+
+from ... import conf, records
+from ...errors import PhoenixKitError, StepFailedError
+from ...migration import down, latest_version, migrated_version, sql, up
+from ...plan import Step, plan
+from ...prefix import PREFIX_RULE, validate_prefix
+from ...status import Status, installed, prefix_status
+from ..migrate_support import CountedLoss, StepWriter, count_losses, parse_request, write_mark
+
+
+class _HelpFormatter(DjangoHelpFormatter):
+    show_last = DjangoHelpFormatter.show_last - {"--version"}  # ours is a target, listed with the others
+
+
+class Command(BaseCommand):
+    help = "Move a PhoenixKit install (a prefix) to a version, by default the latest, or report or export the move."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Our --version N (the target) replaces BaseCommand's --version (Django's version).
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add = parser.add_argument
+        add("--version", metavar="N", help="Apply every version above the installed one up to N; never downgrades.")
+        add("--down", metavar="N", help="Roll back every applied version from N upwards, leaving version N-1.")
+        add("--to", metavar="N", help="Move to exactly version N, up or down (0 removes PhoenixKit).")
+        add("--mark", metavar="N", help="Record version N in the marker without running any SQL (adopt or repair).")
+        add("--prefix", help="The PostgreSQL schema of the install (default: settings.PHOENIX_KIT_PREFIX).")
+        add("--database", default=DEFAULT_DB_ALIAS, help='The database alias to use (default: "default").')
+        add("--no-create-schema", action="store_true", help="Fail instead of creating the prefix's schema if missing.")
+        add("--plan", action="store_true", help="Print the steps the move would run and what they lose.")
+        add("--sql", action="store_true", help="Print the move as a psql script instead of running it.")
+        add("--from", dest="from_version", metavar="N", help="With --sql: the starting version, so no database is read.")
+        add("--status", action="store_true", help="Print the installed version and the pending steps.")
+        add("--all-prefixes", action="store_true", help="With --status: report every install in the database.")
+        add("--check", action="store_true", help="Exit with status 1 if the prefix is behind the latest version.")
+        add(
+            "--noinput", "--no-input", action="store_false", dest="interactive",
+            help="Do not ask for confirmation before a move that loses data.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity: int = options["verbosity"]
+        request = parse_request(options)
+        prefix = self._prefix(options["prefix"])
+        create_schema = False if options["no_create_schema"] else None
+        if request.mode in ("move", "mark"):
+            self._lock_timeout()
+
+        if request.mode == "sql" and request.from_version is not None:  # offline: no database
+            start = request.from_version
+            self.stdout.write(sql(start, request.target(start), prefix, create_schema), ending="")
+            return
+
+        alias = self._database(options["database"])
+        if request.mode == "status" and options["all_prefixes"]:
+            self._print_installs(alias, installed(alias))
+            return
+        track = options["prefix"] in (None, conf.prefix()) and records.applies(alias)
+        if request.mode == "mark":
+            self._mark(alias, prefix, request.number, track)
+            return
+
+        status = prefix_status(prefix, using=alias)
+        if request.mode == "status":
+            self._print_status(alias, status, track)
+            return
+        if status.problem is not None or status.version is None:
+            raise CommandError(status.problem)
+        current = status.version
+        if request.mode == "check":
+            self._check(alias, status)
+            return
+        target = request.target(current)
+        steps = plan(current, target)
+        if request.mode == "sql":
+            self.stdout.write(sql(current, target, prefix, create_schema), ending="")
+            return
+        if current == 0 and steps and create_schema is False and not status.schema_exists:
+            raise CommandError(
+                f"Schema {prefix!r} does not exist: create it first, or run without --no-create-schema."
+            )
+        losses = count_losses(alias, prefix, steps)
+        if request.mode == "plan":
+            self._print_plan(alias, prefix, current, target, steps, losses)
+            return
+
+        where = f"prefix {prefix!r} on database {alias!r}"
+        if not steps:
+            self._say(f"PhoenixKit {where} is at version {current}: no migrations to apply.")
+            if request.kind == "up" and current > request.number:
+                self._say(f"  --version never downgrades: use --to {request.number} to move down.")
+        elif losses and not self._confirm(where, current, target, losses, options["interactive"]):
+            return
+        else:
+            self._say("Operations to perform:", self.style.MIGRATE_HEADING)
+            self._say(f"  Move PhoenixKit {where} from version {current} to {target}")
+            self._say("Running migrations:", self.style.MIGRATE_HEADING)
+            current = self._move(alias, prefix, current, target, create_schema, track)
+        if track:
+            records.sync(alias, current)
+
+    # Resolving the arguments (no SQL)
+
+    def _prefix(self, given: str | None) -> str:
+        value, source = (conf.prefix(), "settings.PHOENIX_KIT_PREFIX") if given is None else (given, "--prefix")
+        try:
+            return validate_prefix(value)
+        except ValueError:
+            raise CommandError(f"Invalid {source} {value!r}: {PREFIX_RULE}.") from None
+
+    def _lock_timeout(self) -> None:
+        try:
+            conf.lock_timeout()
+        except ValueError as exc:
+            raise CommandError(f"{exc}: fix it in your settings.") from None
+
+    def _database(self, alias: str) -> str:
+        try:
+            connection = connections[alias]
+        except ConnectionDoesNotExist:
+            known = ", ".join(map(repr, connections))
+            raise CommandError(
+                f"Unknown database alias {alias!r}: --database must be one of settings.DATABASES ({known})."
+            ) from None
+        if connection.vendor != "postgresql":
+            raise CommandError(f"Database {alias!r} is {connection.vendor}: PhoenixKit needs PostgreSQL.")
+        try:
+            connection.ensure_connection()
+        except OperationalError as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CommandError(f"Cannot connect to database {alias!r}: {first}") from None
+        return alias
+
+    # Changing the database
+
+    def _move(
+        self, alias: str, prefix: str, current: int, target: int, create_schema: bool | None, track: bool
+    ) -> int:
+        """Run the steps; returns the version reached."""
+        log = cast(TextIO, StepWriter(self.stdout, self.style)) if self.verbosity >= 1 else False
+        try:
+            if target > current:
+                return up(version=target, prefix=prefix, create_schema=create_schema, using=alias, log=log)
+            return down(version=target + 1, prefix=prefix, using=alias, log=log)
+        except StepFailedError as exc:
+            if track:  # the steps before the failing one are committed: record them
+                records.sync(alias, migrated_version(prefix, using=alias))
+            raise CommandError(str(exc)) from exc
+        except (PhoenixKitError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+
+    def _mark(self, alias: str, prefix: str, version: int, track: bool) -> None:
+        try:
+            record = (lambda: records.sync(alias, version)) if track else (lambda: None)
+            old = write_mark(alias, prefix, version, conf.lock_timeout(), then=record)
+        except (PhoenixKitError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        where = f"PhoenixKit prefix {prefix!r} on database {alias!r}"
+        self._say(f"Recorded version {version} for {where} (the marker was {old!r}); no SQL ran.")
+
+    def _confirm(self, where: str, current: int, target: int, losses: list[CountedLoss], interactive: bool) -> bool:
+        """List what the move loses; ask unless --noinput. False: the user said no."""
+        if interactive or self.verbosity >= 1:
+            self.stdout.write(f"Moving {where} from version {current} to {target} loses data:", self.style.WARNING)
+            for loss in losses:
+                self.stdout.write(f"  {loss.step.version.label} {_loss_line(loss)}")
+        if not interactive:
+            return True
+        if not sys.stdin.isatty():
+            raise CommandError(
+                "This move loses the data listed above and there is no terminal to confirm it: "
+                "re-run with --noinput to proceed."
+            )
+        if input("Type 'yes' to continue, or 'no' to cancel: ").strip().lower() != "yes":
+            self.stdout.write("Cancelled; nothing was changed.")
+            return False
+        return True
+
+    # Reporting
+
+    def _check(self, alias: str, status: Status) -> None:
+        where = f"PhoenixKit prefix {status.prefix!r} on database {alias!r}"
+        if status.pending:
+            self._say(f"{where}: {status.summary}; run `manage.py phoenixkit_migrate --database {alias}`.")
+            sys.exit(1)
+        self._say(f"{where}: {status.summary}.")
+
+    def _print_status(self, alias: str, status: Status, track: bool) -> None:
+        self.stdout.write(f"PhoenixKit prefix {status.prefix!r} on database {alias!r}: {status.summary}")
+        if status.problem is not None:
+            self.stdout.write(f"  {status.problem}", self.style.WARNING)
+            return
+        for step in status.pending:
+            self.stdout.write(f"  [ ] {step.version.label} {step.version.description}")
+        problem = records.disagreement(alias, status.version or 0) if track else None
+        if problem is not None:
+            hint = records.fix_hint(alias, status.version or 0)
+            self.stdout.write(f"  Warning: {problem}. {hint}", self.style.WARNING)
+
+    def _print_installs(self, alias: str, statuses: list[Status]) -> None:
+        if not statuses:
+            self.stdout.write(f"No PhoenixKit install on database {alias!r}.")
+            return
+        self.stdout.write(f"PhoenixKit installs on database {alias!r} (latest version {latest_version()}):")
+        width = max(len(status.prefix) for status in statuses)
+        configured = conf.prefix()
+        for status in statuses:
+            note = "  (PHOENIX_KIT_PREFIX)" if status.prefix == configured else ""
+            self.stdout.write(f"  {status.prefix:<{width}}  {status.summary}{note}")
+            if status.problem is not None:
+                self.stdout.write(f"    {status.problem}", self.style.WARNING)
+
+    def _print_plan(
+        self, alias: str, prefix: str, current: int, target: int, steps: list[Step], losses: list[CountedLoss]
+    ) -> None:
+        heading = f"Planned operations for prefix {prefix!r} on database {alias!r}, version {current} to {target}:"
+        self.stdout.write(heading, self.style.MIGRATE_HEADING)
+        if not steps:
+            self.stdout.write("  No planned migration operations.")
+        for step in steps:
+            self.stdout.write(f"  {step.describe()}")
+            for loss in losses:
+                if loss.step == step:
+                    self.stdout.write(f"    loses {_loss_line(loss)}")
+
+    def _say(self, text: str, style: Any = None) -> None:
+        if self.verbosity >= 1:
+            self.stdout.write(text, style)
+
+
+def _loss_line(loss: CountedLoss) -> str:
+    return f"{loss.table}: {loss.what} ({loss.rows} row{'' if loss.rows == 1 else 's'})"

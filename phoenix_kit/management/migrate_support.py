@@ -1,0 +1,170 @@
+"""Helpers of ``manage.py phoenixkit_migrate`` that are not about its output.
+
+Parsing the flags into one request (validated before any SQL), counting what
+a rollback would lose, and recording a marker without running a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, cast
+
+from django.core.management.base import CommandError, OutputWrapper
+from django.core.management.color import Style
+
+from ..db import connect
+from ..errors import PhoenixKitError
+from ..marker import read_state, write_marker
+from ..plan import Step, latest_version
+from ..prefix import quote_ident
+from ..runner import Runner, _LockWaitTimedOut
+
+Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
+TargetKind = Literal["up", "down", "to"]
+
+_TARGET_FLAGS = ("version", "down", "to", "mark")
+_MODE_FLAGS = ("plan", "sql", "status", "check")
+
+
+_KINDS: dict[str, TargetKind] = {"version": "up", "down": "down", "to": "to", "mark": "to"}
+_FLAGS = {"from_version": "--from", "no_create_schema": "--no-create-schema", "all_prefixes": "--all-prefixes"}
+
+
+def _flag(dest: str) -> str:
+    return _FLAGS.get(dest, f"--{dest}")
+
+
+def _conflict(a: str, b: str, why: str) -> CommandError:
+    return CommandError(f"{_flag(a)} cannot be combined with {_flag(b)}: {why}.")
+
+
+def parse_version(value: object, flag: str, lowest: int) -> int:
+    """An int from ``lowest`` to latest, given as an int (call_command) or a string (command line)."""
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value)
+    if number is None or not lowest <= number <= latest_version():
+        raise CommandError(f"{flag} must be a version number from {lowest} to {latest_version()}, got {value!r}.")
+    return number
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the flags ask for: a mode, and for moves a target."""
+
+    mode: Mode
+    kind: TargetKind = "up"
+    number: int = 0  # the N of --version/--down/--to/--mark (latest for a bare run)
+    from_version: int | None = None
+
+    def target(self, current: int) -> int:
+        """The marker the move ends at: --version never downgrades, --down never upgrades."""
+        if self.kind == "up":
+            return max(current, self.number)
+        if self.kind == "down":
+            return min(current, self.number - 1)
+        return self.number
+
+
+def parse_request(options: dict[str, Any]) -> Request:
+    """Check the flags together, before anything touches a database."""
+    targets = [name for name in _TARGET_FLAGS if options[name] is not None]
+    modes = [name for name in _MODE_FLAGS if options[name]]
+    if len(targets) > 1:
+        raise _conflict(targets[0], targets[1], "give one target")
+    if len(modes) > 1:
+        raise _conflict(modes[0], modes[1], "give one of --plan, --sql, --status, --check")
+    if targets == ["mark"] and modes:
+        raise _conflict("mark", modes[0], "--mark only records a version")
+    if targets and modes and modes[0] in ("status", "check"):
+        raise _conflict(targets[0], modes[0], f"--{modes[0]} compares with the latest version and takes no target")
+    mode = cast(Mode, "mark" if targets == ["mark"] else modes[0] if modes else "move")
+    if options["from_version"] is not None and mode != "sql":
+        raise CommandError("--from only applies to --sql (the version the script starts from).")
+    if options["all_prefixes"] and mode != "status":
+        raise CommandError("--all-prefixes only applies to --status.")
+    if options["all_prefixes"] and options["prefix"] is not None:
+        raise _conflict("all_prefixes", "prefix", "it reports every prefix")
+    if options["no_create_schema"] and (mode in ("status", "check", "mark") or targets == ["down"]):
+        raise _conflict("no_create_schema", targets[0] if targets == ["down"] else mode, "nothing is created")
+    from_version = None if options["from_version"] is None else parse_version(options["from_version"], "--from", 0)
+    if not targets:
+        return Request(mode, "up", latest_version(), from_version)
+    name = targets[0]
+    number = parse_version(options[name], f"--{name}", 0 if name == "to" else 1)
+    return Request(mode, _KINDS[name], number, from_version)
+
+
+@dataclass(frozen=True)
+class CountedLoss:
+    step: Step
+    table: str
+    what: str
+    rows: int
+
+
+def count_losses(using: str, prefix: str, steps: list[Step]) -> list[CountedLoss]:
+    """Each loss the steps declare, with the number of rows it affects now."""
+    db = connect(using)
+    existing = {
+        name
+        for (name,) in db.fetchall(
+            "SELECT c.relname FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n"
+            " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+            [prefix],
+        )
+    }
+    counted = []
+    for step in steps:
+        for loss in step.losses:
+            rows = 0
+            if loss.table in existing:  # absent (dropped by hand): nothing left to lose
+                # The predicate is the version module's own SQL, never user input.
+                query = f"SELECT count(*) FROM {quote_ident(prefix)}.{quote_ident(loss.table)}"
+                ((rows,),) = db.fetchall(query + (f" WHERE {loss.where}" if loss.where else ""))
+            counted.append(CountedLoss(step, loss.table, loss.what, int(rows)))
+    return counted
+
+
+def write_mark(
+    using: str, prefix: str, version: int, lock_timeout: float, *, then: Callable[[], None]
+) -> str | None:
+    """Write marker ``version`` under the prefix's lock, running no step, then call
+    ``then`` in the same transaction; returns the old comment.
+
+    It does not parse the old marker: repairing an unreadable one is its purpose.
+    """
+    runner = Runner(connect(using), prefix, lock_timeout)
+    try:
+        with runner.db.atomic():
+            # The runner's bounded lock wait (package-internal: a core mark() would own this).
+            runner._lock(read_state(runner.db, prefix).session_lock_timeout)
+            state = read_state(runner.db, prefix)
+            if not state.table_exists:
+                raise PhoenixKitError(
+                    f"Prefix {prefix!r} has no phoenix_kit table, so there is no marker to record: "
+                    f"install it with `manage.py phoenixkit_migrate --prefix {prefix}` instead."
+                )
+            runner.db.fetchall(write_marker(prefix, version))
+            then()
+    except _LockWaitTimedOut:
+        raise runner._lock_timeout_error() from None
+    return state.comment
+
+
+class StepWriter:
+    """Relays the core's progress (``"  Applying …"``, ``" OK 0.01s\\n"``) to an
+    OutputWrapper without the newline it would add to each write, styled like migrate."""
+
+    def __init__(self, out: OutputWrapper, style: Style) -> None:
+        self.out = out
+        self.style = style
+
+    def write(self, text: str) -> int:
+        word = text.strip().split(" ", 1)[0]
+        style = {"OK": self.style.SUCCESS, "FAILED": self.style.ERROR}.get(word)
+        self.out.write(text, style_func=style, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()

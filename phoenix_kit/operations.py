@@ -1,0 +1,70 @@
+"""``ApplyVersion(N)``: the migration operation behind ``phoenix_kit/migrations/00NN_vNN``.
+
+Forwards it runs ``up(version=N)``, backwards ``down(version=N)``, on the
+prefix configured when it runs (so ``override_settings`` works). The core
+no-ops when the prefix is already there, so a version applied by other
+means (the command, ``ensure_current``, Elixir PhoenixKit) is not an error.
+Inside Django's per-migration transaction the core's steps are savepoints.
+Under ``sqlmigrate`` it emits the step's real SQL instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import router
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor as SchemaEditor
+from django.db.migrations.operations.base import Operation
+
+from . import conf
+from .migration import down, up
+from .plan import Direction, check_version, get_step
+from .prefix import validate_prefix
+from .script import step_statements
+
+try:  # Django >= 5.1 shows it in makemigrations/squashmigrations output
+    from django.db.migrations.operations.base import OperationCategory
+
+    _CATEGORY: Any = OperationCategory.SQL
+except ImportError:  # pragma: no cover - Django 4.2, 5.0
+    _CATEGORY = None
+
+
+class ApplyVersion(Operation):
+    reversible = True
+    reduces_to_sql = True
+    category = _CATEGORY
+
+    def __init__(self, number: int) -> None:
+        self.number = check_version(number)
+
+    def describe(self) -> str:
+        version = get_step(self.number, "up").version
+        where = f"prefix {conf.prefix()!r} (PHOENIX_KIT_PREFIX)"
+        return f"Apply PhoenixKit {version.label} ({version.description}) to {where}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"v{self.number:02d}"
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass  # no models: the schema lives outside Django's model state
+
+    def database_forwards(self, app_label: str, schema_editor: SchemaEditor, from_state: Any, to_state: Any) -> None:
+        self._run(app_label, schema_editor, "up")
+
+    def database_backwards(self, app_label: str, schema_editor: SchemaEditor, from_state: Any, to_state: Any) -> None:
+        self._run(app_label, schema_editor, "down")
+
+    def _run(self, app_label: str, schema_editor: SchemaEditor, direction: Direction) -> None:
+        alias = schema_editor.connection.alias
+        if not router.allow_migrate(alias, app_label):
+            return
+        if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
+            prefix = validate_prefix(conf.prefix())
+            for statement in step_statements(get_step(self.number, direction), prefix, prefix != "public"):
+                schema_editor.execute(statement, params=None)
+        elif direction == "up":
+            up(version=self.number, using=alias, log=False)
+        else:
+            down(version=self.number, using=alias, log=False)

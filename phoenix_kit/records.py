@@ -1,0 +1,85 @@
+"""phoenix_kit's rows in ``django_migrations``, kept equal to the configured prefix's marker.
+
+Migration ``00NN_vNN`` applies version NN, so a database whose configured
+prefix is at version N should record exactly ``0001`` … ``000N``. The marker
+is the truth; these rows only keep ``showmigrations`` and ``migrate`` honest.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import re
+
+from django.db import connections, router
+from django.db.migrations.recorder import MigrationRecorder
+
+APP = "phoenix_kit"
+
+
+def migration_names() -> list[str]:
+    """The app's migration names, in order (index N-1 applies version N)."""
+    from . import migrations
+
+    return sorted(info.name for info in pkgutil.iter_modules(migrations.__path__) if re.match(r"\d{4}_", info.name))
+
+
+def applies(alias: str) -> bool:
+    """Whether phoenix_kit belongs in this database: PostgreSQL and allowed by the routers."""
+    return connections[alias].vendor == "postgresql" and router.allow_migrate(alias, APP)
+
+
+def recorded(alias: str) -> set[str]:
+    """The phoenix_kit migrations recorded as applied (only names the app still ships)."""
+    recorder = MigrationRecorder(connections[alias])
+    known = set(migration_names())
+    return {name for app, name in recorder.applied_migrations() if app == APP and name in known}
+
+
+def recorded_version(names: set[str]) -> int | None:
+    """N when ``names`` is exactly the first N migrations, else None."""
+    expected = migration_names()[: len(names)]
+    return len(names) if set(expected) == names else None
+
+
+def disagreement(alias: str, version: int) -> str | None:
+    """Why ``django_migrations`` on ``alias`` disagrees with marker ``version``, or None."""
+    names = recorded(alias)
+    count = recorded_version(names)
+    if count == version:
+        return None
+    if not names:
+        listed = "no phoenix_kit migration"
+    elif count is not None:  # a prefix of the chain, the usual case: name its ends
+        first, last = migration_names()[0], migration_names()[count - 1]
+        listed = f"phoenix_kit {first} to {last}" if count > 1 else f"phoenix_kit {first}"
+    else:
+        listed = "phoenix_kit " + ", ".join(sorted(names))
+    return f"django_migrations records {listed} as applied but the marker says version {version}"
+
+
+def sync(alias: str, version: int) -> None:
+    """Record exactly the first ``version`` migrations as applied on ``alias``."""
+    names = migration_names()
+    wanted = set(names[:version])
+    have = recorded(alias)
+    recorder = MigrationRecorder(connections[alias])
+    for name in names:
+        if name in wanted and name not in have:
+            recorder.record_applied(APP, name)
+    for name in reversed(names):
+        if name in have and name not in wanted:
+            recorder.record_unapplied(APP, name)
+
+
+def fix_hint(alias: str, version: int) -> str:
+    """How to make django_migrations on ``alias`` agree with marker ``version``."""
+    if version == 0:
+        return (
+            f"Nothing is installed there: run `manage.py migrate phoenix_kit zero --database {alias}` to clear "
+            f"the records (nothing to roll back, so no SQL runs), or `manage.py phoenixkit_migrate --database {alias}` "
+            f"to install and record the result."
+        )
+    return (
+        f"Run `manage.py phoenixkit_migrate --database {alias} --mark {version}` to record version {version} "
+        f"(no SQL runs), or `manage.py phoenixkit_migrate --database {alias}` to upgrade and record the result."
+    )

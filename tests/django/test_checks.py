@@ -1,0 +1,71 @@
+"""System checks: settings errors, and django_migrations against the marker (database checks)."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+import phoenix_kit as pk
+from phoenix_kit.checks import check_migrations_recorded, check_settings
+from phoenix_kit.prefix import PREFIX_RULE
+from tests.django.conftest import Fresh
+
+
+def test_valid_settings_pass() -> None:
+    assert check_settings() == []
+
+
+def test_invalid_prefix_is_an_error_with_the_rule(settings: Any) -> None:
+    settings.PHOENIX_KIT_PREFIX = "Auth"
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E001" and error.is_serious()
+    assert "'Auth'" in error.msg and PREFIX_RULE in str(error.hint)
+
+
+def test_invalid_lock_timeout_is_an_error(settings: Any) -> None:
+    settings.PHOENIX_KIT_LOCK_TIMEOUT = -1
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E002" and "got -1" in error.msg
+
+
+def test_database_check_runs_only_with_databases() -> None:
+    assert check_migrations_recorded(databases=None) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_disagreement_is_a_warning_naming_the_fix(fresh: Fresh) -> None:
+    pk.up(version=5, using=fresh.alias, log=False)  # installed without Django: nothing recorded
+
+    (warning,) = check_migrations_recorded(databases=[fresh.alias])
+    assert warning.id == "phoenix_kit.W001"
+    assert "records no phoenix_kit migration as applied but the marker says version 5" in warning.msg
+    assert f"manage.py phoenixkit_migrate --database {fresh.alias} --mark 5" in str(warning.hint)
+
+    fresh.command(mark="5", verbosity=0)
+    assert check_migrations_recorded(databases=[fresh.alias]) == []
+    err = StringIO()
+    call_command("check", databases=[fresh.alias], stderr=err, stdout=StringIO())
+    assert err.getvalue() == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_without_an_install_name_migrate_zero(fresh: Fresh, settings: Any) -> None:
+    settings.PHOENIX_KIT_PREFIX = "auth"
+    call_command("migrate", database=fresh.alias, verbosity=0)
+    settings.PHOENIX_KIT_PREFIX = "billing"  # moved to a prefix with nothing installed
+
+    (warning,) = check_migrations_recorded(databases=[fresh.alias])
+    assert "marker says version 0" in warning.msg and "prefix 'billing'" in warning.msg
+    assert f"manage.py migrate phoenix_kit zero --database {fresh.alias}" in str(warning.hint)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreadable_marker_is_a_warning(fresh: Fresh) -> None:
+    fresh.command(version="3", verbosity=0)
+    fresh.conn.execute("COMMENT ON TABLE public.phoenix_kit IS NULL")
+
+    (warning,) = check_migrations_recorded(databases=[fresh.alias])
+    assert warning.id == "phoenix_kit.W002" and "--mark N" in str(warning.hint)

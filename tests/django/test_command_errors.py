@@ -1,0 +1,121 @@
+"""Every user mistake ends in a one-line CommandError with the fix, and changes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from django.core.management.base import CommandError
+
+import phoenix_kit as pk
+from phoenix_kit.lock import lock_key
+from tests.django.conftest import ROOT, Fresh, database_url, django_alias, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MISTAKES: list[tuple[dict[str, Any], str]] = [
+    ({"prefix": "Bad"}, "Invalid --prefix 'Bad': a prefix must match [a-z_][a-z0-9_]*"),
+    ({"version": "17"}, "--version must be a version number from 1 to 16, got '17'."),
+    ({"version": "abc"}, "--version must be a version number from 1 to 16, got 'abc'."),
+    ({"down": "0"}, "--down must be a version number from 1 to 16"),
+    ({"to": "-1"}, "--to must be a version number from 0 to 16"),
+    ({"mark": "99"}, "--mark must be a version number from 1 to 16"),
+    ({"prefix": "nowhere", "no_create_schema": True}, "Schema 'nowhere' does not exist: create it first, or run without --no-create-schema."),
+    ({"prefix": "junk"}, "Cannot read the PhoenixKit version of prefix 'junk'"),
+    ({"prefix": "junk", "plan": True}, "--prefix junk --mark N"),
+    ({"prefix": "junk", "check": True}, "Cannot read the PhoenixKit version of prefix 'junk'"),
+    ({"prefix": "newer"}, "Prefix 'newer' is at version 99, newer than this release"),
+    ({"prefix": "newer", "down": "3"}, "Upgrade phoenix_kit; refusing to change it."),
+    ({"prefix": "nothere", "mark": "3"}, "Prefix 'nothere' has no phoenix_kit table, so there is no marker to record"),
+    ({"to": "3", "down": "2"}, "--down cannot be combined with --to: give one target."),
+    ({"plan": True, "status": True}, "--plan cannot be combined with --status"),
+    ({"mark": "3", "sql": True}, "--mark cannot be combined with --sql: --mark only records a version."),
+    ({"status": True, "version": "3"}, "--version cannot be combined with --status"),
+    ({"from_version": "3"}, "--from only applies to --sql"),
+    ({"all_prefixes": True}, "--all-prefixes only applies to --status."),
+    ({"all_prefixes": True, "status": True, "prefix": "auth"}, "--all-prefixes cannot be combined with --prefix"),
+    ({"down": "2", "no_create_schema": True}, "--no-create-schema cannot be combined with --down"),
+]
+
+
+@pytest.fixture(scope="module")
+def _installed_conninfo(make_database: Callable[[], str]) -> str:
+    """public at V08, an unreadable marker in "junk", a newer PhoenixKit's in "newer".
+
+    Shared by the module: every test asserts that it changed nothing.
+    """
+    conninfo = make_database()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for prefix, version in (("public", 8), ("junk", 2), ("newer", 2)):
+            pk.up(version=version, prefix=prefix, using=conn, log=False)
+        conn.execute("COMMENT ON TABLE junk.phoenix_kit IS 'eight'")
+        conn.execute("COMMENT ON TABLE newer.phoenix_kit IS '99'")
+    return conninfo
+
+
+@pytest.fixture
+def installed(transactional_db: None, _installed_conninfo: str) -> Iterator[Fresh]:
+    with django_alias(_installed_conninfo) as alias, psycopg.connect(_installed_conninfo, autocommit=True) as conn:
+        yield Fresh(alias, _installed_conninfo, conn)
+
+
+def _fails(fresh: Fresh, match: str, **options: Any) -> str:
+    before = fresh.state()
+    with pytest.raises(CommandError) as raised:
+        fresh.command(**options)
+    message = str(raised.value)
+    assert match in message
+    assert "\n" not in message
+    assert fresh.state() == before
+    return message
+
+
+@pytest.mark.parametrize(("options", "match"), MISTAKES, ids=[" ".join(map(str, o.items())) for o, _ in MISTAKES])
+def test_mistake(installed: Fresh, options: dict[str, Any], match: str) -> None:
+    _fails(installed, match, **options)
+
+
+def test_invalid_prefix_setting(installed: Fresh, settings: Any) -> None:
+    settings.PHOENIX_KIT_PREFIX = "Bad-Prefix"
+    _fails(installed, "Invalid settings.PHOENIX_KIT_PREFIX 'Bad-Prefix': a prefix must match")
+
+
+def test_invalid_lock_timeout_setting(installed: Fresh, settings: Any) -> None:
+    settings.PHOENIX_KIT_LOCK_TIMEOUT = "soon"
+    _fails(installed, "PHOENIX_KIT_LOCK_TIMEOUT must be a positive number of seconds, got 'soon'")
+
+
+def test_unknown_database_alias(installed: Fresh) -> None:
+    before = installed.state()
+    with pytest.raises(CommandError, match=r"Unknown database alias 'nope': --database must be one of settings.DATABASES \('default'"):
+        run("phoenixkit_migrate", database="nope")
+    assert installed.state() == before
+
+
+@pytest.mark.parametrize("options", [{}, {"mark": "8"}, {"to": "3", "interactive": False}])
+def test_lock_time_out_names_the_holder(installed: Fresh, settings: Any, options: dict[str, Any]) -> None:
+    settings.PHOENIX_KIT_LOCK_TIMEOUT = 0.1
+    with installed.conn.transaction():  # another migrator holds public's lock
+        installed.conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("public")])
+        pid = installed.conn.info.backend_pid
+        message = _fails(installed, f"Timed out after 0.1s waiting for the migration lock of prefix 'public', held by backend pid {pid}.", **options)
+    assert "Raise PHOENIX_KIT_LOCK_TIMEOUT" in message
+
+
+def test_from_the_command_line_exit_status_1_and_no_traceback(installed: Fresh) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(installed.conninfo)}
+    for args, message in [
+        (["--prefix", "Bad"], "CommandError: Invalid --prefix 'Bad': "),
+        (["--database", "nope"], "CommandError: Unknown database alias 'nope'"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "django", "phoenixkit_migrate", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )
+        assert result.returncode == 1
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
