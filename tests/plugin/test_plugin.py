@@ -24,8 +24,14 @@ class UserProject:
     test_conninfo: str  # the test database pytest-django makes from it
 
     def pytest(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self._run("-m", "pytest", "-p", "no:cacheprovider", "-q", *args)
+
+    def django_test(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self._run("-m", "django", "test", "--settings", "user_settings", "--pythonpath", ".", *args)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+            [sys.executable, *args],
             cwd=self.directory,
             env={**_outside_env(), "DATABASE_URL": self.database_url},
             capture_output=True,
@@ -89,3 +95,18 @@ def test_without_the_plugin_nomigrations_has_no_tables(user: UserProject) -> Non
     result = user.pytest("--nomigrations", "-p", "no:phoenix_kit", "-k", "database_is_current or transactional")
     assert result.returncode == 1
     assert "3 failed" in result.stdout, result.stdout
+
+
+def test_django_test_runner_brings_a_kept_database_current(user: UserProject) -> None:
+    """manage.py test --keepdb with PhoenixKitDiscoverRunner, on a database rewound to V05."""
+    (user.directory / "user_settings.py").write_text(
+        (user.directory / "user_settings.py").read_text()
+        + 'TEST_RUNNER = "phoenix_kit.test_runner.PhoenixKitDiscoverRunner"\n'
+    )
+    (user.directory / "test_unittest.py").write_text(user_project.UNITTEST_TESTS)
+    assert user.django_test("--keepdb").returncode == 0
+    with psycopg.connect(user.test_conninfo, autocommit=True) as conn:
+        pk.down(version=6, prefix=user_project.PREFIX, using=conn, log=False)
+    result = user.django_test("--keepdb")
+    assert result.returncode == 0, result.stderr
+    assert "Ran 2 tests" in result.stderr

@@ -97,6 +97,25 @@ def test_migrator_moves_users_own_data(phoenix_kit_migrator):
     assert migrator.version == 16
 '''
 
+UNITTEST_TESTS = '''
+from django.db import connection
+from django.test import TestCase, TransactionTestCase
+
+import phoenix_kit
+
+
+class Current(TestCase):
+    def test_current(self):
+        self.assertEqual(phoenix_kit.migrated_version(), phoenix_kit.latest_version())
+
+
+class Seeded(TransactionTestCase):
+    def test_roles(self):
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT name FROM "app_auth".phoenix_kit_user_roles ORDER BY id')
+            self.assertEqual([row[0] for row in cursor.fetchall()], ["Owner", "Admin", "User"])
+'''
+
 
 def write(directory: Path) -> Path:
     (directory / "user_settings.py").write_text(SETTINGS)
