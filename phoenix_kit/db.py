@@ -21,6 +21,9 @@ class Database(Protocol):
 
     def atomic(self) -> AbstractContextManager[object]: ...
 
+    def close(self) -> None:
+        """Release a connection the adapter opened itself (a worker thread's); never the caller's."""
+
 
 class PsycopgDatabase:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
@@ -33,6 +36,9 @@ class PsycopgDatabase:
 
     def atomic(self) -> AbstractContextManager[object]:
         return self.connection.transaction()
+
+    def close(self) -> None:
+        pass  # the caller's connection
 
 
 def connect(using: object) -> Database:

@@ -29,3 +29,7 @@ class DjangoDatabase:
 
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
+
+    def close(self) -> None:
+        # Django connections are per thread: this closes only the calling thread's.
+        self.connection.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .db import connect
+from .db import Database, connect
 from .errors import MarkerError
 from .marker import PrefixState, read_state
 from .plan import Step, latest_version, plan
@@ -17,12 +17,28 @@ from .plan import Step, latest_version, plan
 # Every schema holding a ``phoenix_kit`` version table, with its marker: one
 # catalog query whatever the number of installs.
 INSTALLS_QUERY = """
-SELECT n.nspname, pg_catalog.obj_description(c.oid, 'pg_class')
+SELECT n.nspname, true, true, pg_catalog.obj_description(c.oid, 'pg_class')
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
 ORDER BY n.nspname
 """
+
+# The same for the named prefixes, installed or not, in the order given.
+NAMED_QUERY = """
+SELECT wanted.nspname, n.oid IS NOT NULL, c.oid IS NOT NULL, pg_catalog.obj_description(c.oid, 'pg_class')
+FROM pg_catalog.unnest(%s::pg_catalog.name[]) WITH ORDINALITY AS wanted(nspname, position)
+LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
+LEFT JOIN pg_catalog.pg_class AS c
+       ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
+ORDER BY wanted.position
+"""
+
+
+def states(db: Database, prefixes: list[str] | None) -> list[PrefixState]:
+    """The catalog facts of ``prefixes`` (None: every install), in one query."""
+    rows = db.fetchall(INSTALLS_QUERY) if prefixes is None else db.fetchall(NAMED_QUERY, [prefixes])
+    return [PrefixState(prefix, schema, table, comment, "") for prefix, schema, table, comment in rows]
 
 
 @dataclass(frozen=True)
@@ -77,5 +93,9 @@ def prefix_status(prefix: str, using: object = "default") -> Status:
 
 def installed(using: object = "default") -> list[Status]:
     """The status of every install in the database, by schema name."""
-    rows = connect(using).fetchall(INSTALLS_QUERY)
-    return [from_state(PrefixState(schema, True, True, comment, "")) for schema, comment in rows]
+    return [from_state(state) for state in states(connect(using), None)]
+
+
+def named(prefixes: list[str], using: object = "default") -> list[Status]:
+    """The status of each of ``prefixes`` (validated), installed or not, in one query."""
+    return [from_state(state) for state in states(connect(using), prefixes)]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from phoenix_kit import embedded
 from tests.catalog import introspect, load_expected
@@ -59,3 +61,14 @@ def psql(conninfo: str, script: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def database_url(conninfo: str) -> str:
+    """A postgres:// URL for a conninfo, as django-environ reads it (Unix socket hosts go in ?host=)."""
+    params = conninfo_to_dict(conninfo)
+    user = quote(str(params.get("user", "postgres")), safe="")
+    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
+    host, port, name = str(params.get("host", "")), params.get("port"), params["dbname"]
+    if host.startswith("/"):
+        return f"postgresql://{user}{password}@/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
+    return f"postgresql://{user}{password}@{host}{f':{port}' if port else ''}/{name}"

@@ -7,13 +7,15 @@ a rollback would lose, and recording a marker without running a step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, cast
+from typing import Any, Callable, Iterable, Literal, cast
 
 from django.core.management.base import CommandError, OutputWrapper
 from django.core.management.color import Style
 
 from ..db import connect
+from ..fanout import PrefixResult
 from ..errors import PhoenixKitError
+from ..fanout import Move
 from ..marker import read_state, write_marker
 from ..plan import Step, latest_version
 from ..prefix import quote_ident
@@ -28,6 +30,8 @@ _MODE_FLAGS = ("plan", "sql", "status", "check")
 
 _KINDS: dict[str, TargetKind] = {"version": "up", "down": "down", "to": "to", "mark": "to"}
 _FLAGS = {"from_version": "--from", "no_create_schema": "--no-create-schema", "all_prefixes": "--all-prefixes"}
+# The modes that can work on many prefixes at once.
+_FAN_OUT_MODES = ("move", "status")
 
 
 def _flag(dest: str) -> str:
@@ -57,13 +61,13 @@ class Request:
     number: int = 0  # the N of --version/--down/--to/--mark (latest for a bare run)
     from_version: int | None = None
 
+    @property
+    def move(self) -> Move:
+        return Move(self.kind, self.number)
+
     def target(self, current: int) -> int:
         """The marker the move ends at: --version never downgrades, --down never upgrades."""
-        if self.kind == "up":
-            return max(current, self.number)
-        if self.kind == "down":
-            return min(current, self.number - 1)
-        return self.number
+        return self.move.target(current)
 
 
 def parse_request(options: dict[str, Any]) -> Request:
@@ -81,10 +85,17 @@ def parse_request(options: dict[str, Any]) -> Request:
     mode = cast(Mode, "mark" if targets == ["mark"] else modes[0] if modes else "move")
     if options["from_version"] is not None and mode != "sql":
         raise CommandError("--from only applies to --sql (the version the script starts from).")
-    if options["all_prefixes"] and mode != "status":
-        raise CommandError("--all-prefixes only applies to --status.")
-    if options["all_prefixes"] and options["prefix"] is not None:
-        raise _conflict("all_prefixes", "prefix", "it reports every prefix")
+    many = [name for name in ("all_prefixes", "prefixes") if options[name]]
+    if len(many) > 1:
+        raise _conflict("all_prefixes", "prefixes", "give one set of prefixes")
+    if many and mode not in _FAN_OUT_MODES:
+        raise CommandError(f"{_flag(many[0])} applies to moves and --status only.")
+    if many and options["prefix"] is not None:
+        raise _conflict(many[0], "prefix", "give either one prefix or many")
+    if isinstance(options["jobs"], bool) or not isinstance(options["jobs"], int) or options["jobs"] < 1:
+        raise CommandError(f"--jobs must be a positive number of connections, got {options['jobs']!r}.")
+    if options["jobs"] != 1 and (not many or mode != "move"):
+        raise CommandError("--jobs applies to moves of several prefixes (--all-prefixes or --prefixes).")
     if options["no_create_schema"] and (mode in ("status", "check", "mark") or targets == ["down"]):
         raise _conflict("no_create_schema", targets[0] if targets == ["down"] else mode, "nothing is created")
     from_version = None if options["from_version"] is None else parse_version(options["from_version"], "--from", 0)
@@ -168,3 +179,32 @@ class StepWriter:
 
     def flush(self) -> None:
         self.out.flush()
+
+
+@dataclass
+class FanOutSummary:
+    total: int = 0
+    failed: int = 0
+    ok: int = 0
+    current: int = 0
+    watched_version: int | None = None  # where the watched (configured) prefix ended
+
+    def line(self) -> str:
+        return f"{self.total} prefixes: {self.ok} migrated, {self.current} already current, {self.failed} failed."
+
+
+def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixResult], *, watch: object) -> FanOutSummary:
+    """Print one line per prefix as results arrive; keep only counts, so memory stays flat."""
+    summary = FanOutSummary()
+    for result in results:
+        summary.total += 1
+        if result.outcome == "failed":
+            summary.failed += 1
+            out.write(f"  {result.prefix}: failed: {result.detail}", style.ERROR)
+        else:
+            summary.ok += result.outcome == "ok"
+            summary.current += result.outcome == "already current"
+            out.write(f"  {result.prefix}: {result.outcome} (version {result.version})")
+        if result.prefix == watch:
+            summary.watched_version = result.version
+    return summary

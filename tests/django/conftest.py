@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -80,17 +79,6 @@ def run(name: str, *args: str, **options: Any) -> str:
     out = StringIO()
     call_command(name, *args, stdout=out, stderr=StringIO(), **options)
     return out.getvalue()
-
-
-def database_url(conninfo: str) -> str:
-    """A postgres:// URL for a conninfo, as django-environ reads it (Unix socket hosts go in ?host=)."""
-    params = conninfo_to_dict(conninfo)
-    user = quote(str(params.get("user", "postgres")), safe="")
-    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
-    host, port, name = str(params.get("host", "")), params.get("port"), params["dbname"]
-    if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
-    return f"postgresql://{user}{password}@{host}{f':{port}' if port else ''}/{name}"
 
 
 # Empties a database: every schema but the system ones dropped, public recreated as

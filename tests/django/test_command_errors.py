@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 
 import phoenix_kit as pk
 from phoenix_kit.lock import lock_key
-from tests.django.conftest import ROOT, Fresh, database_url, django_alias, run
+from tests.django.conftest import ROOT, Fresh, django_alias, run
+from tests.helpers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +38,11 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"mark": "3", "sql": True}, "--mark cannot be combined with --sql: --mark only records a version."),
     ({"status": True, "version": "3"}, "--version cannot be combined with --status"),
     ({"from_version": "3"}, "--from only applies to --sql"),
-    ({"all_prefixes": True}, "--all-prefixes only applies to --status."),
+    ({"all_prefixes": True, "plan": True}, "--all-prefixes applies to moves and --status only."),
+    ({"prefixes": "a,b", "prefix": "auth"}, "--prefixes cannot be combined with --prefix"),
+    ({"prefixes": "a,Bad"}, "Invalid --prefix 'Bad'"),
+    ({"jobs": 2}, "--jobs applies to moves of several prefixes"),
+    ({"all_prefixes": True, "jobs": 0}, "--jobs must be a positive number of connections, got 0."),
     ({"all_prefixes": True, "status": True, "prefix": "auth"}, "--all-prefixes cannot be combined with --prefix"),
     ({"down": "2", "no_create_schema": True}, "--no-create-schema cannot be combined with --down"),
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from tests.django.conftest import database_url, manage
+from tests.django.conftest import manage
+from tests.helpers import database_url
 
 HOME_PAGE = """
 from django.test import Client

@@ -14,6 +14,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import phoenix_kit as pk
+from tests.helpers import database_url
 from tests.plugin import user_project
 
 
@@ -45,7 +46,7 @@ class UserProject:
 def user(tmp_path: Path, make_database: Callable[[], str], server_conninfo: str) -> Iterator[UserProject]:
     conninfo = make_database()
     test_db = "test_" + conninfo_to_dict(conninfo)["dbname"]
-    yield UserProject(user_project.write(tmp_path), _as_url(conninfo), make_conninfo(conninfo, dbname=test_db))
+    yield UserProject(user_project.write(tmp_path), database_url(conninfo), make_conninfo(conninfo, dbname=test_db))
     with psycopg.connect(server_conninfo, autocommit=True) as admin:
         for name in (test_db, f"{test_db}_gw0", f"{test_db}_gw1"):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -54,15 +55,6 @@ def user(tmp_path: Path, make_database: Callable[[], str], server_conninfo: str)
 def _outside_env() -> dict[str, str]:
     """Our environment without what this test session set for itself."""
     return {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTEST_XDIST_WORKER")}
-
-
-def _as_url(conninfo: str) -> str:
-    """A postgres:// URL django-environ understands (a socket directory goes in ?host=)."""
-    params = conninfo_to_dict(conninfo)
-    user, host, port = params.get("user") or "postgres", str(params.get("host") or "localhost"), params.get("port") or 5432
-    if host.startswith("/"):
-        return f"postgres://{user}@/{params['dbname']}?host={host}&port={port}"
-    return f"postgres://{user}@{host}:{port}/{params['dbname']}"
 
 
 def _passed(result: subprocess.CompletedProcess[str], count: int) -> None:

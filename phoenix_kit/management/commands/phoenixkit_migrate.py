@@ -19,8 +19,9 @@ from ...errors import PhoenixKitError, StepFailedError
 from ...migration import down, latest_version, migrated_version, sql, up
 from ...plan import Step, plan
 from ...prefix import PREFIX_RULE, validate_prefix
-from ...status import Status, installed, prefix_status
-from ..migrate_support import CountedLoss, StepWriter, count_losses, parse_request, write_mark
+from ...status import Status, installed, named, prefix_status
+from ...fanout import migrate_prefixes
+from ..migrate_support import CountedLoss, Request, StepWriter, count_losses, parse_request, report_results, write_mark
 
 
 class _HelpFormatter(DjangoHelpFormatter):
@@ -48,7 +49,9 @@ class Command(BaseCommand):
         add("--sql", action="store_true", help="Print the move as a psql script instead of running it.")
         add("--from", dest="from_version", metavar="N", help="With --sql: the starting version, so no database is read.")
         add("--status", action="store_true", help="Print the installed version and the pending steps.")
-        add("--all-prefixes", action="store_true", help="With --status: report every install in the database.")
+        add("--all-prefixes", action="store_true", help="Apply the move to (or with --status, report) every install.")
+        add("--prefixes", metavar="A,B,C", help="Apply the move to (or with --status, report) these prefixes.")
+        add("--jobs", type=int, default=1, metavar="N", help="With several prefixes: migrate them on N connections.")
         add("--check", action="store_true", help="Exit with status 1 if the prefix is behind the latest version.")
         add(
             "--noinput", "--no-input", action="store_false", dest="interactive",
@@ -69,8 +72,12 @@ class Command(BaseCommand):
             return
 
         alias = self._database(options["database"])
-        if request.mode == "status" and options["all_prefixes"]:
-            self._print_installs(alias, installed(alias))
+        many = self._prefix_list(options["prefixes"])
+        if request.mode == "status" and (options["all_prefixes"] or many):
+            self._print_installs(alias, installed(alias) if many is None else named(many, alias))
+            return
+        if options["all_prefixes"] or many:
+            self._fan_out(alias, request, many, create_schema, options)
             return
         track = options["prefix"] in (None, conf.prefix()) and records.applies(alias)
         if request.mode == "mark":
@@ -125,6 +132,14 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"Invalid {source} {value!r}: {PREFIX_RULE}.") from None
 
+    def _prefix_list(self, given: str | None) -> list[str] | None:
+        if not given:
+            return None
+        names = [name.strip() for name in given.split(",") if name.strip()]
+        for name in names:
+            self._prefix(name)
+        return names
+
     def _lock_timeout(self) -> None:
         try:
             conf.lock_timeout()
@@ -166,6 +181,27 @@ class Command(BaseCommand):
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
+    def _fan_out(
+        self, alias: str, request: Request, prefixes: list[str] | None, create_schema: bool | None, options: dict[str, Any]
+    ) -> None:
+        """The same move on many prefixes: one line per prefix, exit 1 if any failed."""
+        move = request.move
+        rolled_back = [step for step in plan(latest_version(), 0) if move.target(step.version.number) < step.version.number]
+        losses = [(step, loss) for step in rolled_back for loss in step.losses]
+        if losses:
+            self.stdout.write("On every prefix that has them, this move rolls back and loses:", self.style.WARNING)
+            for step, loss in losses:
+                self.stdout.write(f"  {step.version.label} {loss.table}: {loss.what}")
+            if not self._ask(options["interactive"]):
+                return
+        results = migrate_prefixes(move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema)
+        summary = report_results(self.stdout, self.style, results, watch=conf.prefix())
+        if summary.watched_version is not None and records.applies(alias):
+            records.sync(alias, summary.watched_version)
+        self._say(summary.line())
+        if summary.failed:
+            raise CommandError(f"{summary.failed} of {summary.total} prefixes failed; the others were migrated.")
+
     def _mark(self, alias: str, prefix: str, version: int, track: bool) -> None:
         try:
             record = (lambda: records.sync(alias, version)) if track else (lambda: None)
@@ -181,6 +217,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Moving {where} from version {current} to {target} loses data:", self.style.WARNING)
             for loss in losses:
                 self.stdout.write(f"  {loss.step.version.label} {_loss_line(loss)}")
+        return self._ask(interactive)
+
+    def _ask(self, interactive: bool) -> bool:
+        """Confirm the losses just listed; False: the user said no."""
         if not interactive:
             return True
         if not sys.stdin.isatty():
