@@ -24,7 +24,9 @@ def _do(body: str) -> str:
 
 
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """``text`` as an SQL string literal, whatever standard_conforming_strings is."""
+    quoted = "'" + text.replace("'", "''") + "'"
+    return "E" + quoted.replace("\\", "\\\\") if "\\" in text else quoted
 
 
 def up(schema: str) -> list[str]:
@@ -41,7 +43,9 @@ def up(schema: str) -> list[str]:
         f'CREATE TABLE {schema}."phoenix_kit" ("id" serial, "version" integer NOT NULL, '
         f'"migrated_at" timestamp(0) DEFAULT NOW() NOT NULL, PRIMARY KEY ("id"))',
         f'CREATE UNIQUE INDEX "phoenix_kit_version_index" ON {schema}."phoenix_kit" ("version")',
-        # The citext type is qualified with the schema the extension really lives in.
+        # citext is qualified with the schema the extension really lives in. The
+        # DDL is concatenated rather than built with format(): no statement of
+        # this package contains '%', so drivers that interpolate never mangle it.
         _do(
             "DECLARE\n"
             "  citext_schema name;\n"
@@ -50,14 +54,17 @@ def up(schema: str) -> list[str]:
             "    FROM pg_catalog.pg_extension e\n"
             "    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace\n"
             "   WHERE e.extname = 'citext';\n"
-            "  EXECUTE format(\n"
-            "    'CREATE TABLE %s.\"phoenix_kit_users\" (\"id\" bigserial, \"email\" %I.\"citext\" NOT NULL, "
-            '"hashed_password" varchar(255) NOT NULL, "first_name" varchar(100), "last_name" varchar(100), '
-            '"is_active" boolean DEFAULT true NOT NULL, "confirmed_at" timestamp(0), '
-            '"inserted_at" timestamp(0) NOT NULL, "updated_at" timestamp(0) NOT NULL, '
-            "PRIMARY KEY (\"id\"))',\n"
-            f"    {_literal(schema)}, citext_schema);\n"
-            "END;"
+            "  EXECUTE "
+            + _literal(f'CREATE TABLE {schema}."phoenix_kit_users" ("id" bigserial, "email" ')
+            + "\n    || quote_ident(citext_schema) || "
+            + _literal(
+                '."citext" NOT NULL, "hashed_password" varchar(255) NOT NULL, '
+                '"first_name" varchar(100), "last_name" varchar(100), '
+                '"is_active" boolean DEFAULT true NOT NULL, "confirmed_at" timestamp(0), '
+                '"inserted_at" timestamp(0) NOT NULL, "updated_at" timestamp(0) NOT NULL, '
+                'PRIMARY KEY ("id"))'
+            )
+            + ";\nEND;"
         ),
         f'CREATE UNIQUE INDEX "phoenix_kit_users_email_index" ON {schema}."phoenix_kit_users" ("email")',
         f'CREATE TABLE {schema}."phoenix_kit_users_tokens" ("id" bigserial, "user_id" bigint NOT NULL, '

@@ -28,14 +28,16 @@ def _bases(users: str) -> str:
     PL/pgSQL variables ``v_from``/``v_to``: A-Z plus U+0130 and U+212A, the only
     non-ASCII code points whose full lower case contains ASCII (i, k). Every
     other non-ASCII character is deleted by the filter anyway, so this equals
-    full Unicode lower-casing followed by the ASCII filter.
+    full Unicode lower-casing followed by the ASCII filter. ``OFFSET 0`` keeps
+    the planner from inlining each step into the next, so every step is
+    evaluated once per row.
     """
     return (
         "SELECT id, CASE WHEN length(s) < 3 THEN s || '_1' ELSE s END AS base FROM ("
         "SELECT id, CASE WHEN s ~ '^[a-z]' THEN s ELSE 'user_' || left(s, 25) END AS s FROM ("
         "SELECT \"id\" AS id, left(regexp_replace(replace(translate("
         "split_part(\"email\"::text, '@', 1), v_from, v_to), '.', '_'), '[^a-z0-9_]', '', 'g'), 30) AS s "
-        f"FROM {users}) AS d1) AS d2"
+        f"FROM {users} OFFSET 0) AS d1 OFFSET 0) AS d2"
     )
 
 
@@ -47,11 +49,14 @@ def _bases(users: str) -> str:
 #     sequential rule picks u's set-based name unless an earlier user already
 #     holds it, which would be a duplicate.
 # (b) Otherwise redo exactly with the sequential rule, server-side: walk users
-#     by id, taking base or the first free base_k. A per-base cursor k (all of
-#     base_1 .. base_(k-1) taken; the taken set only grows) keeps it linear.
+#     by id, taking base or the first free base_k. The search for k starts
+#     after the largest k already given to that base: every base_j below it
+#     was taken when that k was chosen, and the taken set only grows. The temp
+#     table is append-only (no row is updated twice in the transaction).
 def up(schema: str) -> list[str]:
     users = f'{schema}."phoenix_kit_users"'
     bases = _bases(users)
+    taken = 'pg_temp."phoenix_kit_v08_taken"'
     backfill = f"""DECLARE
   v_from text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   v_to text := 'abcdefghijklmnopqrstuvwxyz';
@@ -74,31 +79,27 @@ BEGIN
     RETURN;
   END IF;
 
-  CREATE TEMPORARY TABLE "phoenix_kit_v08_taken" ("name" text PRIMARY KEY, "id" bigint NOT NULL);
-  CREATE TEMPORARY TABLE "phoenix_kit_v08_next" ("base" text PRIMARY KEY, "k" bigint NOT NULL);
+  CREATE TEMPORARY TABLE "phoenix_kit_v08_taken"
+    ("name" text PRIMARY KEY, "id" bigint NOT NULL, "base" text NOT NULL, "k" bigint);
+  CREATE INDEX ON {taken} ("base", "k");
   FOR r IN SELECT id, base FROM ({bases}) AS b ORDER BY id LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_temp."phoenix_kit_v08_taken" WHERE "name" = r.base) THEN
-      v_name := r.base;
-    ELSE
-      SELECT "k" INTO v_k FROM pg_temp."phoenix_kit_v08_next" WHERE "base" = r.base;
-      IF NOT FOUND THEN
-        v_k := 1;
-        INSERT INTO pg_temp."phoenix_kit_v08_next" ("base", "k") VALUES (r.base, 1);
-      END IF;
-      LOOP
-        v_name := r.base || '_' || v_k;
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_temp."phoenix_kit_v08_taken" WHERE "name" = v_name);
+    v_k := NULL;
+    IF EXISTS (SELECT 1 FROM {taken} WHERE "name" = r.base) THEN
+      SELECT "k" INTO v_k FROM {taken}
+       WHERE "base" = r.base AND "k" IS NOT NULL ORDER BY "k" DESC LIMIT 1;
+      v_k := coalesce(v_k, 0) + 1;
+      WHILE EXISTS (SELECT 1 FROM {taken} WHERE "name" = r.base || '_' || v_k) LOOP
         v_k := v_k + 1;
       END LOOP;
-      UPDATE pg_temp."phoenix_kit_v08_next" SET "k" = v_k + 1 WHERE "base" = r.base;
     END IF;
-    INSERT INTO pg_temp."phoenix_kit_v08_taken" ("name", "id") VALUES (v_name, r.id);
+    v_name := CASE WHEN v_k IS NULL THEN r.base ELSE r.base || '_' || v_k END;
+    INSERT INTO {taken} ("name", "id", "base", "k") VALUES (v_name, r.id, r.base, v_k);
   END LOOP;
 
   UPDATE {users} AS u SET "username" = t."name"
-    FROM pg_temp."phoenix_kit_v08_taken" AS t
-   WHERE u."id" = t."id";
-  DROP TABLE pg_temp."phoenix_kit_v08_next", pg_temp."phoenix_kit_v08_taken";
+    FROM {taken} AS t
+   WHERE u."id" = t."id" AND u."username" IS DISTINCT FROM t."name";
+  DROP TABLE {taken};
 END;"""
     return [
         f'ALTER TABLE {users} ADD COLUMN "username" varchar(255) NULL',

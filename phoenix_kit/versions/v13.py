@@ -6,8 +6,8 @@ from phoenix_kit.versions._base import Loss
 
 DESCRIPTION: str = "aws ses email fields"
 
-_LOG_COLUMNS = ("aws_message_id", "bounced_at", "complained_at", "opened_at", "clicked_at")
-_EVENT_COLUMNS = ("reject_reason", "delay_type", "subscription_type", "failure_reason")
+_LOG_COLUMNS: tuple[str, ...] = ("aws_message_id", "bounced_at", "complained_at", "opened_at", "clicked_at")
+_EVENT_COLUMNS: tuple[str, ...] = ("reject_reason", "delay_type", "subscription_type", "failure_reason")
 
 DOWN_LOSES: tuple[Loss, ...] = (
     Loss(
