@@ -7,6 +7,8 @@ bare psycopg connection) the defaults apply.
 
 from __future__ import annotations
 
+from .prefix import validate_prefix
+
 DEFAULT_PREFIX = "public"
 DEFAULT_LOCK_TIMEOUT = 60.0
 
@@ -22,6 +24,17 @@ def _setting(name: str, default: object) -> object:
 def prefix() -> object:
     """The configured prefix, unvalidated (callers validate and say where it came from)."""
     return _setting("PHOENIX_KIT_PREFIX", DEFAULT_PREFIX)
+
+
+def valid_prefix() -> str:
+    """The configured prefix; ``ImproperlyConfigured`` naming the setting if it breaks the rule."""
+    value = prefix()
+    try:
+        return validate_prefix(value)
+    except ValueError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"settings.PHOENIX_KIT_PREFIX: {exc}") from None
 
 
 def lock_timeout(value: object = None) -> float:

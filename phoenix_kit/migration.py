@@ -94,7 +94,7 @@ def sql(
 
 
 def _prefix(prefix: str | None) -> str:
-    return validate_prefix(conf.prefix() if prefix is None else prefix)
+    return conf.valid_prefix() if prefix is None else validate_prefix(prefix)
 
 
 def _create_schema(create_schema: bool | None, prefix: str) -> bool:

@@ -19,7 +19,6 @@ from django.db.migrations.operations.base import Operation
 from . import conf
 from .migration import down, up
 from .plan import Direction, check_version, get_step
-from .prefix import validate_prefix
 from .script import step_statements
 
 try:  # Django >= 5.1 shows it in makemigrations/squashmigrations output
@@ -61,7 +60,7 @@ class ApplyVersion(Operation):
         if not router.allow_migrate(alias, app_label):
             return
         if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
-            prefix = validate_prefix(conf.prefix())
+            prefix = conf.valid_prefix()
             for statement in step_statements(get_step(self.number, direction), prefix, prefix != "public"):
                 schema_editor.execute(statement, params=None)
         elif direction == "up":

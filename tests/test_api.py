@@ -178,3 +178,11 @@ def test_plan_is_pure_and_ordered() -> None:
         (6, "down", 5), (5, "down", 4), (4, "down", 3)
     ]
     assert pk.plan(7, 7) == []
+
+
+def test_an_invalid_configured_prefix_names_the_setting(closed_conn: psycopg.Connection[Any], settings: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.PHOENIX_KIT_PREFIX = "Bad-Prefix"
+    with pytest.raises(ImproperlyConfigured, match="PHOENIX_KIT_PREFIX: Invalid prefix 'Bad-Prefix'"):
+        pk.up(using=closed_conn)
