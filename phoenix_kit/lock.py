@@ -8,6 +8,11 @@ to the client (safe with poolers and failing steps). Its key is a stable
 from __future__ import annotations
 
 import hashlib
+import math
+
+# lock_timeout is an int of milliseconds on the server.
+MAX_LOCK_TIMEOUT_MS = 2**31 - 1
+
 
 def acquire_statement(prefix: str) -> str:
     """The statement that waits for the prefix's lock (the key is our own integer)."""
@@ -27,8 +32,17 @@ LIMIT 1
 
 
 def lock_key(prefix: str) -> int:
-    digest = hashlib.blake2b(f"phoenix_kit:{prefix}".encode(), digest_size=8).digest()
+    return _key(f"phoenix_kit:{prefix}")
+
+
+def _key(name: str) -> int:
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+# Held while V01 creates the citext extension ('/' cannot occur in a prefix, so
+# no prefix's key can equal it).
+EXTENSION_LOCK_KEY = _key("phoenix_kit/extensions")
 
 
 def holder_params(key: int) -> tuple[int, int]:
@@ -37,5 +51,13 @@ def holder_params(key: int) -> tuple[int, int]:
 
 
 def timeout_setting(seconds: float) -> str:
-    """``lock_timeout`` value for ``seconds`` (0 would mean "wait forever": use 1 ms)."""
+    """``lock_timeout`` value for ``seconds`` (0 would mean "wait forever": use 1 ms).
+
+    Raises ``ValueError`` for what the server would refuse (NaN, infinity, more than
+    about 24 days), so callers can check it before sending any SQL.
+    """
+    if not math.isfinite(seconds) or seconds * 1000 > MAX_LOCK_TIMEOUT_MS:
+        raise ValueError(
+            f"lock_timeout must be a finite number of seconds up to {MAX_LOCK_TIMEOUT_MS // 1000}, got {seconds!r}"
+        )
     return f"{max(1, round(seconds * 1000))}ms"

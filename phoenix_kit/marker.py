@@ -7,12 +7,14 @@ facts the runner needs before deciding anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .db import Database
 from .errors import MarkerError
 from .plan import latest_version
 from .prefix import quote_ident
+from .versions import VERSIONS
 
 VERSION_TABLE = "phoenix_kit"
 
@@ -20,11 +22,35 @@ VERSION_TABLE = "phoenix_kit"
 # when their install is rolled back to 0 (and only if empty).
 CREATED_SCHEMA_COMMENT = "Created by phoenix_kit; dropped when its install is rolled back and it is empty."
 
+_CREATED_RELATION = re.compile(r'CREATE (?:UNIQUE )?INDEX "([^"]+)"|CREATE TABLE "s"\."([^"]+)"')
+
+
+def _relations_by_version() -> dict[str, int]:
+    """Each table and index a version's ``up`` creates, with that version.
+
+    A marker that understates the install (say 5 on a prefix really at 16)
+    would make ``up`` record steps that never ran and ``down`` roll back
+    versions it believes are the newest: the relations of later versions
+    betray it.
+    """
+    created: dict[str, int] = {}
+    for version in VERSIONS:
+        for statement in version.up('"s"'):
+            for index, table in _CREATED_RELATION.findall(statement):
+                created.setdefault(index or table, version.number)
+    return created
+
+
+CREATED_BY = _relations_by_version()
+
 STATE_QUERY = """
 SELECT n.oid IS NOT NULL,
        c.oid IS NOT NULL,
        pg_catalog.obj_description(c.oid, 'pg_class'),
-       pg_catalog.current_setting('lock_timeout')
+       pg_catalog.current_setting('lock_timeout'),
+       ARRAY(SELECT r.relname::pg_catalog.text FROM pg_catalog.pg_class AS r
+             WHERE r.relnamespace = n.oid AND r.relname = ANY (%s::pg_catalog.name[])
+             ORDER BY r.relname)
 FROM (SELECT %s::pg_catalog.name AS nspname) AS wanted
 LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
 LEFT JOIN pg_catalog.pg_class AS c
@@ -41,6 +67,7 @@ class PrefixState:
     table_exists: bool
     comment: str | None
     session_lock_timeout: str
+    relations: tuple[str, ...] = ()  # those of ``CREATED_BY`` present in the schema
 
     @property
     def version(self) -> int:
@@ -60,20 +87,52 @@ class PrefixState:
         return int(self.comment)
 
     def version_for_change(self) -> int:
-        """The installed version, refusing markers written by a newer PhoenixKit."""
+        """The installed version, refusing markers written by a newer PhoenixKit
+        and markers the catalog contradicts."""
         version = self.version
         if version > latest_version():
             raise MarkerError(
                 f"Prefix {self.prefix!r} is at version {version}, newer than this release of "
                 f"phoenix_kit knows (latest {latest_version()}): it was migrated by a newer "
-                f"PhoenixKit. Upgrade phoenix_kit; refusing to change it."
+                f"PhoenixKit. Upgrade phoenix_kit; refusing to change it. If no newer PhoenixKit "
+                f"touched it, the marker is wrong: inspect the tables in that schema, then record "
+                f"the version really installed with "
+                f"`manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
             )
+        self._check_nothing_newer(version)
         return version
+
+    def _check_nothing_newer(self, version: int) -> None:
+        # The next version's objects are left to its own step: if one exists it
+        # fails atomically and names the conflict (a user object can clash
+        # with a name). Objects of two or more versions ahead mean the marker
+        # is wrong, and moving would run the wrong steps.
+        newer = sorted((CREATED_BY[name], name) for name in self.relations if CREATED_BY[name] > version + 1)
+        if not newer:
+            return
+        first, example = newer[0]
+        found = f"objects that only V{first:02d} and later create (such as {quote_ident(example)})"
+        if not self.table_exists:
+            raise MarkerError(
+                f"Prefix {self.prefix!r} has no phoenix_kit version table but holds {found}: "
+                f"the version table was lost. Refusing to change it: restore the table, or "
+                f"remove those objects to start afresh."
+            )
+        raise MarkerError(
+            f"Prefix {self.prefix!r} is marked as version {version} but holds {found}: the "
+            f"marker understates the installed version, and moving it would run the wrong "
+            f"steps. Refusing to change it. Inspect the tables in that schema to find the "
+            f"version really installed, then record it with "
+            f"`manage.py phoenixkit_migrate --prefix {self.prefix} --mark N` "
+            f"(or COMMENT ON TABLE {quote_ident(self.prefix)}.{VERSION_TABLE} IS 'N')."
+        )
 
 
 def read_state(db: Database, prefix: str) -> PrefixState:
-    (row,) = db.fetchall(STATE_QUERY, [prefix])
-    return PrefixState(prefix, *row)
+    ((schema_exists, table_exists, comment, session_lock_timeout, relations),) = db.fetchall(
+        STATE_QUERY, [list(CREATED_BY), prefix]
+    )
+    return PrefixState(prefix, schema_exists, table_exists, comment, session_lock_timeout, tuple(relations))
 
 
 def write_marker(prefix: str, version: int) -> str:

@@ -4,7 +4,8 @@ Each step is one transaction (a savepoint inside an outer one): take the
 prefix's lock, re-read the marker, run the step's statements, write the new
 marker. After a crash or a failing statement the prefix is exactly at the last
 completed version; a concurrent migrator that got there first turns our
-remaining steps into no-ops.
+remaining steps into no-ops, and one moving the other way stops us (rather
+than the two undoing each other's steps for ever).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, TextIO
 
 from .db import Database, database_error
-from .errors import LockTimeoutError, SchemaMissingError, StepFailedError
+from .errors import LockTimeoutError, PhoenixKitError, SchemaMissingError, StepFailedError
 from .lock import HOLDER_QUERY, SET_LOCK_TIMEOUT, acquire_statement, holder_params, lock_key, timeout_setting
 from .marker import read_state
 from .plan import Step, get_step
@@ -22,6 +23,11 @@ from .prefix import quote_ident
 from .script import step_statements
 
 NextStep = Callable[[int], "Step | None"]
+
+# Failures that mean the objects a step creates or expects are not as the
+# marker says: duplicate_table, duplicate_object, duplicate_column,
+# undefined_table, undefined_object, undefined_column.
+_CATALOG_MISMATCH = frozenset({"42P07", "42710", "42701", "42P01", "42704", "42703"})
 
 
 class _LockWaitTimedOut(Exception):
@@ -35,13 +41,19 @@ class Runner:
     lock_timeout: float
     log: TextIO | None = None
 
+    def __post_init__(self) -> None:
+        # Both are only used once a step runs: check them before any SQL.
+        timeout_setting(self.lock_timeout)
+        if self.log is not None and not callable(getattr(self.log, "write", None)):
+            raise TypeError(f"log must be True, False, None or a writable text stream, got {self.log!r}")
+
     def up(self, target: int, create_schema: bool) -> int:
-        return self._run(lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
+        return self._run(1, lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
 
     def down(self, target: int) -> int:
-        return self._run(lambda current: get_step(current, "down") if current > target else None, False)
+        return self._run(-1, lambda current: get_step(current, "down") if current > target else None, False)
 
-    def _run(self, next_step: NextStep, create_schema: bool) -> int:
+    def _run(self, direction: int, next_step: NextStep, create_schema: bool) -> int:
         state = read_state(self.db, self.prefix)
         current = state.version_for_change()
         if next_step(current) is None:
@@ -53,18 +65,25 @@ class Runner:
                 f"(manage.py phoenixkit_migrate without --no-create-schema)."
             )
         while True:
-            version, done = self._run_one(next_step, create_schema, state.session_lock_timeout)
+            current, done = self._run_one(direction, current, next_step, create_schema, state.session_lock_timeout)
             if done:
-                return version
+                return current
 
-    def _run_one(self, next_step: NextStep, create_schema: bool, session_lock_timeout: str) -> tuple[int, bool]:
-        """Run the next step under the lock; returns (marker now, whether the goal was already met)."""
+    def _run_one(
+        self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session_lock_timeout: str
+    ) -> tuple[int, bool]:
+        """Run the next step under the lock; returns (marker now, whether the goal was already met).
+
+        ``seen`` is the marker as this run last saw it (``direction`` 1: up, -1: down).
+        """
         started = time.monotonic()
         step = None
         try:
             with self.db.atomic():
                 self._lock(session_lock_timeout)
                 current = read_state(self.db, self.prefix).version_for_change()
+                if (current - seen) * direction < 0:
+                    raise self._moved_back_error(direction, seen, current)
                 step = next_step(current)
                 if step is None:
                     return current, True
@@ -108,6 +127,14 @@ class Runner:
             pid,
         )
 
+    def _moved_back_error(self, direction: int, seen: int, current: int) -> PhoenixKitError:
+        ours, theirs = ("up", "down") if direction > 0 else ("down", "up")
+        return PhoenixKitError(
+            f"Another migrator moved prefix {self.prefix!r} {theirs} from version {seen} to {current} "
+            f"while this {ours} was running. Stopped at version {current} rather than undo its work "
+            f"(each step is atomic, so the prefix is consistent): run again once it has finished."
+        )
+
     def _execute(self, step: Step, statement: str) -> None:
         try:
             self.db.fetchall(statement)
@@ -116,10 +143,18 @@ class Runner:
             if error is None:
                 raise
             message = str(error).strip()
+            hint = ""
+            if error.sqlstate in _CATALOG_MISMATCH:
+                hint = (
+                    f"\nHint: the objects this step creates or expects are not as version {step.source} "
+                    f"leaves them. If an object of yours clashes, rename or remove it and run again; "
+                    f"if the marker is wrong, inspect the schema and record the version really installed "
+                    f"with `manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
+                )
             raise StepFailedError(
                 f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
                 f"and was rolled back; the prefix stays at version {step.source}.\n"
-                f"PostgreSQL said: {message}\nStatement: {statement}",
+                f"PostgreSQL said: {message}\nStatement: {statement}{hint}",
                 step.version.number,
                 statement,
             ) from exc

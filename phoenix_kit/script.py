@@ -10,7 +10,7 @@ fails before it changes anything.
 
 from __future__ import annotations
 
-from .lock import acquire_statement
+from .lock import EXTENSION_LOCK_KEY, acquire_statement
 from .marker import CREATED_SCHEMA_COMMENT, write_marker
 from .plan import Step, plan
 from .prefix import quote_ident, quote_literal
@@ -51,6 +51,23 @@ END"""
     )
 
 
+def wait_for_extension_creators() -> str:
+    """Serialise the first installs of a database on the creation of citext (V01 creates it when absent).
+
+    Without this, installs into two prefixes of a fresh database both find citext
+    missing and one fails on pg_extension's unique index. Once citext exists this
+    takes no lock, so different prefixes never wait on each other.
+    """
+    return _do(
+        f"""
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citext') THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock({EXTENSION_LOCK_KEY});
+  END IF;
+END"""
+    )
+
+
 def drop_created_schema(prefix: str) -> str:
     """Drop the prefix's schema if phoenix_kit created it and it is now empty (never CASCADE)."""
     schema = quote_ident(prefix)
@@ -72,6 +89,8 @@ def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
     version = step.version
     if step.direction == "up":
         statements = version.up(schema)
+        if version.number == 1:
+            statements = [wait_for_extension_creators(), *statements]
         if version.number == 1 and prefix != "public":
             statements = [ensure_schema(prefix, create_schema), *statements]
     else:
