@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from .errors import LockTimeoutError, MarkerError, PhoenixKitError, SchemaMissingError, StepFailedError
-from .migration import down, ensure_current, latest_version, migrated_version, plan, sql, up
+from .errors import (
+    ConcurrentMigrationError,
+    LockTimeoutError,
+    MarkerError,
+    PhoenixKitError,
+    SchemaMissingError,
+    StepFailedError,
+)
+from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
 
 __all__ = [
+    "ConcurrentMigrationError",
     "LockTimeoutError",
     "MarkerError",
     "PhoenixKitError",
@@ -14,6 +22,7 @@ __all__ = [
     "down",
     "ensure_current",
     "latest_version",
+    "mark",
     "migrated_version",
     "plan",
     "sql",

@@ -7,6 +7,7 @@ bare psycopg connection) the defaults apply.
 
 from __future__ import annotations
 
+from .lock import timeout_setting
 from .prefix import validate_prefix
 
 DEFAULT_PREFIX = "public"
@@ -42,6 +43,7 @@ def lock_timeout(value: object = None) -> float:
     name = "PHOENIX_KIT_LOCK_TIMEOUT" if value is None else "lock_timeout"
     if value is None:
         value = _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    timeout_setting(float(value))  # finite and within what the server accepts
     return float(value)

@@ -21,6 +21,10 @@ class Database(Protocol):
 
     def atomic(self) -> AbstractContextManager[object]: ...
 
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open, so ``atomic()`` would make a savepoint."""
+        ...
+
     def close(self) -> None:
         """Release a connection the adapter opened itself (a worker thread's); never the caller's."""
 
@@ -36,6 +40,9 @@ class PsycopgDatabase:
 
     def atomic(self) -> AbstractContextManager[object]:
         return self.connection.transaction()
+
+    def in_transaction(self) -> bool:
+        return self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def close(self) -> None:
         pass  # the caller's connection

@@ -11,14 +11,19 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db import connections, transaction
+from django.utils.connection import ConnectionDoesNotExist
 
 from .db import Params
 
 
 class DjangoDatabase:
     def __init__(self, alias: str) -> None:
+        try:
+            self.connection = connections[alias]
+        except ConnectionDoesNotExist:
+            known = ", ".join(map(repr, connections))
+            raise ValueError(f"Unknown database alias {alias!r}: use one of settings.DATABASES ({known}).") from None
         self.alias = alias
-        self.connection = connections[alias]
         if self.connection.vendor != "postgresql":
             raise ValueError(f"Database {alias!r} is {self.connection.vendor}; phoenix_kit needs PostgreSQL.")
 
@@ -29,6 +34,9 @@ class DjangoDatabase:
 
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
+
+    def in_transaction(self) -> bool:
+        return self.connection.in_atomic_block or not self.connection.get_autocommit()
 
     def close(self) -> None:
         # Django connections are per thread: this closes only the calling thread's.

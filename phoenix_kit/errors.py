@@ -28,6 +28,10 @@ class LockTimeoutError(PhoenixKitError):
         self.holder_pid = holder_pid
 
 
+class ConcurrentMigrationError(PhoenixKitError):
+    """Another migrator moved the prefix the other way while this run was going; it stopped."""
+
+
 class StepFailedError(PhoenixKitError):
     """A statement of a version step failed; the step was rolled back."""
 

@@ -18,6 +18,7 @@ def acquire_statement(prefix: str) -> str:
     """The statement that waits for the prefix's lock (the key is our own integer)."""
     return f"SELECT pg_catalog.pg_advisory_xact_lock({lock_key(prefix)})"
 
+SESSION_LOCK_TIMEOUT = "SELECT pg_catalog.current_setting('lock_timeout')"
 SET_LOCK_TIMEOUT = "SELECT pg_catalog.set_config('lock_timeout', %s, true)"
 
 # A bigint advisory lock shows in pg_locks as classid = high 32 bits,

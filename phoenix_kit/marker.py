@@ -47,7 +47,6 @@ STATE_QUERY = """
 SELECT n.oid IS NOT NULL,
        c.oid IS NOT NULL,
        pg_catalog.obj_description(c.oid, 'pg_class'),
-       pg_catalog.current_setting('lock_timeout'),
        ARRAY(SELECT r.relname::pg_catalog.text FROM pg_catalog.pg_class AS r
              WHERE r.relnamespace = n.oid AND r.relname = ANY (%s::pg_catalog.name[])
              ORDER BY r.relname)
@@ -66,7 +65,6 @@ class PrefixState:
     schema_exists: bool
     table_exists: bool
     comment: str | None
-    session_lock_timeout: str
     relations: tuple[str, ...] = ()  # those of ``CREATED_BY`` present in the schema
 
     @property
@@ -129,10 +127,10 @@ class PrefixState:
 
 
 def read_state(db: Database, prefix: str) -> PrefixState:
-    ((schema_exists, table_exists, comment, session_lock_timeout, relations),) = db.fetchall(
+    ((schema_exists, table_exists, comment, relations),) = db.fetchall(
         STATE_QUERY, [list(CREATED_BY), prefix]
     )
-    return PrefixState(prefix, schema_exists, table_exists, comment, session_lock_timeout, tuple(relations))
+    return PrefixState(prefix, schema_exists, table_exists, comment, tuple(relations))
 
 
 def write_marker(prefix: str, version: int) -> str:

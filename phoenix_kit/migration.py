@@ -8,20 +8,18 @@ Django database alias or a bare ``psycopg.Connection``; ``prefix=None`` means
 from __future__ import annotations
 
 import sys
-from typing import TextIO
-
 from . import conf
 from .db import connect
 from .marker import read_state
 from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
 from .prefix import validate_prefix
-from .runner import Runner
+from .runner import Runner, Writer
 from .script import export
 
-__all__ = ["down", "ensure_current", "latest_version", "migrated_version", "plan", "sql", "up"]
+__all__ = ["down", "ensure_current", "latest_version", "mark", "migrated_version", "plan", "sql", "up"]
 
-Log = bool | TextIO | None
+Log = bool | Writer | None
 
 
 def up(
@@ -77,6 +75,19 @@ def ensure_current(using: object = "default", prefix: str | None = None, log: Lo
     return up(prefix=prefix, using=using, log=log)
 
 
+def mark(
+    version: int, prefix: str | None = None, using: object = "default", *, lock_timeout: float | None = None
+) -> str | None:
+    """Record ``version`` as the installed version without running any SQL step.
+
+    For adopting an install whose version you know, or repairing a marker that
+    cannot be read. Takes the prefix's lock; the ``phoenix_kit`` table must exist.
+    Returns the comment it replaced.
+    """
+    number = check_version(version)
+    return _runner(using, _prefix(prefix), False, lock_timeout).mark(number)
+
+
 def plan(from_version: int, to_version: int) -> list[Step]:
     """The ordered steps between two versions (0 = not installed), without a database."""
     return _plan(from_version, to_version)
@@ -107,5 +118,7 @@ def _create_schema(create_schema: bool | None, prefix: str) -> bool:
 
 def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:
     timeout = conf.lock_timeout(lock_timeout)
-    writer: TextIO | None = sys.stdout if log is True else (log or None)
+    writer: Writer | None = sys.stdout if log is True else (log or None)
+    if writer is not None and not callable(getattr(writer, "write", None)):
+        raise TypeError(f"log must be True, False, None or a writable text stream, got {log!r}")
     return Runner(connect(using), prefix, timeout, writer)

@@ -11,18 +11,36 @@ than the two undoing each other's steps for ever).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import Callable, Protocol
 
 from .db import Database, database_error
-from .errors import LockTimeoutError, PhoenixKitError, SchemaMissingError, StepFailedError
-from .lock import HOLDER_QUERY, SET_LOCK_TIMEOUT, acquire_statement, holder_params, lock_key, timeout_setting
-from .marker import read_state
+from .errors import ConcurrentMigrationError, LockTimeoutError, PhoenixKitError, SchemaMissingError, StepFailedError
+from .lock import (
+    HOLDER_QUERY,
+    SESSION_LOCK_TIMEOUT,
+    SET_LOCK_TIMEOUT,
+    acquire_statement,
+    holder_params,
+    lock_key,
+    timeout_setting,
+)
+from .marker import read_state, write_marker
 from .plan import Step, get_step
 from .prefix import quote_ident
 from .script import step_statements
 
 NextStep = Callable[[int], "Step | None"]
+
+
+class Writer(Protocol):
+    """Where progress goes: a text stream, or anything with ``write`` and ``flush``."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
 
 # Failures that mean the objects a step creates or expects are not as the
 # marker says: duplicate_table, duplicate_object, duplicate_column,
@@ -36,16 +54,12 @@ class _LockWaitTimedOut(Exception):
 
 @dataclass
 class Runner:
+    """Moves one prefix; its arguments are already validated (``migration`` does that)."""
+
     db: Database
     prefix: str
     lock_timeout: float
-    log: TextIO | None = None
-
-    def __post_init__(self) -> None:
-        # Both are only used once a step runs: check them before any SQL.
-        timeout_setting(self.lock_timeout)
-        if self.log is not None and not callable(getattr(self.log, "write", None)):
-            raise TypeError(f"log must be True, False, None or a writable text stream, got {self.log!r}")
+    log: Writer | None = None
 
     def up(self, target: int, create_schema: bool) -> int:
         return self._run(1, lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
@@ -64,10 +78,27 @@ class Runner:
                 f"create the schema first, or run with create_schema=True "
                 f"(manage.py phoenixkit_migrate without --no-create-schema)."
             )
+        ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
         while True:
-            current, done = self._run_one(direction, current, next_step, create_schema, state.session_lock_timeout)
+            current, done = self._run_one(direction, current, next_step, create_schema, session_lock_timeout)
             if done:
                 return current
+
+    def mark(self, version: int) -> str | None:
+        """Write marker ``version`` under the lock without running a step; returns the old comment.
+
+        The old marker is not parsed: repairing an unreadable one is the point.
+        """
+        ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
+        with self._locked(session_lock_timeout):
+            state = read_state(self.db, self.prefix)
+            if not state.table_exists:
+                raise PhoenixKitError(
+                    f"Prefix {self.prefix!r} has no phoenix_kit table, so there is no marker to record: "
+                    f"install it with `manage.py phoenixkit_migrate --prefix {self.prefix}` instead."
+                )
+            self.db.fetchall(write_marker(self.prefix, version))
+        return state.comment
 
     def _run_one(
         self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session_lock_timeout: str
@@ -79,8 +110,7 @@ class Runner:
         started = time.monotonic()
         step = None
         try:
-            with self.db.atomic():
-                self._lock(session_lock_timeout)
+            with self._locked(session_lock_timeout):
                 current = read_state(self.db, self.prefix).version_for_change()
                 if (current - seen) * direction < 0:
                     raise self._moved_back_error(direction, seen, current)
@@ -90,14 +120,27 @@ class Runner:
                 self._write(f"  {step.describe()}...")
                 for statement in step_statements(step, self.prefix, create_schema):
                     self._execute(step, statement)
-        except _LockWaitTimedOut:
-            raise self._lock_timeout_error() from None
         except BaseException:
             if step is not None:
                 self._write(" FAILED\n")
             raise
         self._write(f" OK {time.monotonic() - started:.2f}s\n")
         return step.target, False
+
+    @contextmanager
+    def _locked(self, session_lock_timeout: str) -> Iterator[None]:
+        """A transaction (savepoint if one is open) holding the prefix's lock."""
+        outermost = not self.db.in_transaction()
+        try:
+            with self.db.atomic():
+                if outermost:
+                    # A snapshot taken before the lock is granted would hide the
+                    # marker the previous holder committed.
+                    self.db.fetchall("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                self._lock(session_lock_timeout)
+                yield
+        except _LockWaitTimedOut:
+            raise self._lock_timeout_error() from None
 
     def _lock(self, session_lock_timeout: str) -> None:
         # The bound applies to the wait for our lock only; the step's own
@@ -127,9 +170,9 @@ class Runner:
             pid,
         )
 
-    def _moved_back_error(self, direction: int, seen: int, current: int) -> PhoenixKitError:
+    def _moved_back_error(self, direction: int, seen: int, current: int) -> ConcurrentMigrationError:
         ours, theirs = ("up", "down") if direction > 0 else ("down", "up")
-        return PhoenixKitError(
+        return ConcurrentMigrationError(
             f"Another migrator moved prefix {self.prefix!r} {theirs} from version {seen} to {current} "
             f"while this {ours} was running. Stopped at version {current} rather than undo its work "
             f"(each step is atomic, so the prefix is consistent): run again once it has finished."

@@ -38,7 +38,7 @@ ORDER BY wanted.position
 def states(db: Database, prefixes: list[str] | None) -> list[PrefixState]:
     """The catalog facts of ``prefixes`` (None: every install), in one query."""
     rows = db.fetchall(INSTALLS_QUERY) if prefixes is None else db.fetchall(NAMED_QUERY, [prefixes])
-    return [PrefixState(prefix, schema, table, comment, "") for prefix, schema, table, comment in rows]
+    return [PrefixState(prefix, schema, table, comment) for prefix, schema, table, comment in rows]
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,22 @@
 """Helpers of ``manage.py phoenixkit_migrate`` that are not about its output.
 
 Parsing the flags into one request (validated before any SQL), counting what
-a rollback would lose, and recording a marker without running a step.
+a rollback would lose, and relaying progress and fan-out results to the output.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, cast
+from typing import Any, Iterable, Literal, cast
 
 from django.core.management.base import CommandError, OutputWrapper
 from django.core.management.color import Style
 
 from ..db import connect
 from ..fanout import PrefixResult
-from ..errors import PhoenixKitError
 from ..fanout import Move
-from ..marker import read_state, write_marker
 from ..plan import Step, latest_version
 from ..prefix import quote_ident
-from ..runner import Runner, _LockWaitTimedOut
 
 Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
 TargetKind = Literal["up", "down", "to"]
@@ -135,32 +132,6 @@ def count_losses(using: str, prefix: str, steps: list[Step]) -> list[CountedLoss
                 ((rows,),) = db.fetchall(query + (f" WHERE {loss.where}" if loss.where else ""))
             counted.append(CountedLoss(step, loss.table, loss.what, int(rows)))
     return counted
-
-
-def write_mark(
-    using: str, prefix: str, version: int, lock_timeout: float, *, then: Callable[[], None]
-) -> str | None:
-    """Write marker ``version`` under the prefix's lock, running no step, then call
-    ``then`` in the same transaction; returns the old comment.
-
-    It does not parse the old marker: repairing an unreadable one is its purpose.
-    """
-    runner = Runner(connect(using), prefix, lock_timeout)
-    try:
-        with runner.db.atomic():
-            # The runner's bounded lock wait (package-internal: a core mark() would own this).
-            runner._lock(read_state(runner.db, prefix).session_lock_timeout)
-            state = read_state(runner.db, prefix)
-            if not state.table_exists:
-                raise PhoenixKitError(
-                    f"Prefix {prefix!r} has no phoenix_kit table, so there is no marker to record: "
-                    f"install it with `manage.py phoenixkit_migrate --prefix {prefix}` instead."
-                )
-            runner.db.fetchall(write_marker(prefix, version))
-            then()
-    except _LockWaitTimedOut:
-        raise runner._lock_timeout_error() from None
-    return state.comment
 
 
 class StepWriter:

@@ -160,7 +160,7 @@ def test_up_and_down_at_once_end_consistent(make_database: Callable[[], str], re
 
     assert up.ok or down.ok
     for loser in (o for o in (up, down) if not o.ok):
-        assert loser.error == "PhoenixKitError" and "Another migrator moved prefix 'public'" in loser.message
+        assert loser.error == "ConcurrentMigrationError" and "Another migrator moved prefix 'public'" in loser.message
     with connect(conninfo) as conn:
         final = assert_consistent(conn, "public", references, with_rows=True)
     assert final in (0, LATEST)
@@ -170,12 +170,6 @@ def test_up_and_down_at_once_end_consistent(make_database: Callable[[], str], re
         assert final == LATEST
 
 
-@pytest.mark.xfail(
-    reason="under REPEATABLE READ/SERIALIZABLE the step's snapshot is taken before its lock is granted, so the "
-    "marker re-read after waiting is stale and the step is applied again (fails on existing objects); see "
-    "docs/reliability.md, 'Known limits'",
-    strict=False,
-)
 def test_eight_migrators_under_repeatable_read(make_database: Callable[[], str]) -> None:
     conninfo = make_conninfo(make_database(), options="-c default_transaction_isolation=repeatable\\ read")
     outcomes = run_together(spawn_many([("up", conninfo, "public")] * MIGRATORS))

@@ -307,7 +307,6 @@ def test_a_bad_connection_is_a_type_error(using: Any) -> None:
         pk.up(prefix="auth", using=using)
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown alias raises Django's ConnectionDoesNotExist, not ValueError (phoenix_kit/django_db.py)")
 def test_an_unknown_alias_is_a_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unknown database alias 'no_such_alias'"):
         pk.migrated_version("auth", using="no_such_alias")

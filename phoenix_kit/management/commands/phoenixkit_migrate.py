@@ -11,17 +11,17 @@ import sys
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils.connection import ConnectionDoesNotExist
 
 from ... import conf, records
 from ...errors import PhoenixKitError, StepFailedError
-from ...migration import down, latest_version, migrated_version, sql, up
+from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
 from ...prefix import PREFIX_RULE, validate_prefix
 from ...status import Status, installed, named, prefix_status
 from ...fanout import migrate_prefixes
-from ..migrate_support import CountedLoss, Request, StepWriter, count_losses, parse_request, report_results, write_mark
+from ..migrate_support import CountedLoss, Request, StepWriter, count_losses, parse_request, report_results
 
 
 class _HelpFormatter(DjangoHelpFormatter):
@@ -204,8 +204,10 @@ class Command(BaseCommand):
 
     def _mark(self, alias: str, prefix: str, version: int, track: bool) -> None:
         try:
-            record = (lambda: records.sync(alias, version)) if track else (lambda: None)
-            old = write_mark(alias, prefix, version, conf.lock_timeout(), then=record)
+            with transaction.atomic(using=alias):  # the marker and its records together
+                old = mark(version, prefix, using=alias)
+                if track:
+                    records.sync(alias, version)
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         where = f"PhoenixKit prefix {prefix!r} on database {alias!r}"
