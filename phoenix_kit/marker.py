@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .db import Database
 from .errors import MarkerError
 from .plan import latest_version
-from .prefix import quote_ident
+from .sqltext import quote_ident
 from .versions import VERSIONS
 
 VERSION_TABLE = "phoenix_kit"

@@ -4,7 +4,7 @@ A prefix must be usable unquoted by every tool that shares the database with
 us (Elixir PhoenixKit writes it unquoted), so the rule is strict: lower-case
 ASCII letters, digits and ``_``, not starting with a digit, at most 20 bytes so
 derived names stay under PostgreSQL's 63-byte identifier limit, not a system
-schema and not a reserved keyword. We still quote it everywhere.
+schema and not a reserved keyword. We still quote it everywhere (``sqltext``).
 """
 
 from __future__ import annotations
@@ -53,15 +53,3 @@ def validate_prefix(prefix: object) -> str:
     ):
         raise ValueError(f"Invalid prefix {prefix!r}: {PREFIX_RULE}.")
     return prefix
-
-
-def quote_ident(name: str) -> str:
-    """Quote an SQL identifier (standard SQL doubling of embedded quotes)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    """Quote an SQL string literal (standard_conforming_strings semantics)."""
-    if "\x00" in text:
-        raise ValueError("NUL cannot appear in an SQL literal")
-    return "'" + text.replace("'", "''") + "'"

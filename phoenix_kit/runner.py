@@ -29,7 +29,7 @@ from .lock import (
 )
 from .marker import read_state, write_marker
 from .plan import Step, get_step
-from .prefix import quote_ident
+from .sqltext import quote_ident
 from .script import step_statements
 
 NextStep = Callable[[int], "Step | None"]

@@ -13,15 +13,7 @@ from __future__ import annotations
 from .lock import EXTENSION_LOCK_KEY, acquire_statement
 from .marker import CREATED_SCHEMA_COMMENT, write_marker
 from .plan import Step, plan
-from .prefix import quote_ident, quote_literal
-
-# Dollar-quote tag for the DO blocks the runner writes.
-_TAG = "$phoenix_kit$"
-
-
-def _do(body: str) -> str:
-    return f"DO {_TAG}\n{body.strip()}\n{_TAG}"
-
+from .sqltext import do_block, quote_ident, quote_literal
 
 def _schema_exists(prefix: str) -> str:
     return f"EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(prefix)})"
@@ -31,7 +23,7 @@ def ensure_schema(prefix: str, create_schema: bool) -> str:
     """Create the prefix's schema if missing (checked first, so no CREATE privilege is needed when it exists)."""
     schema = quote_ident(prefix)
     if create_schema:
-        return _do(
+        return do_block(
             f"""
 BEGIN
   IF NOT {_schema_exists(prefix)} THEN
@@ -41,7 +33,7 @@ BEGIN
 END"""
         )
     message = f"schema {schema} does not exist and create_schema is false: create it first, or allow phoenix_kit to create it"
-    return _do(
+    return do_block(
         f"""
 BEGIN
   IF NOT {_schema_exists(prefix)} THEN
@@ -58,7 +50,7 @@ def wait_for_extension_creators() -> str:
     missing and one fails on pg_extension's unique index. Once citext exists this
     takes no lock, so different prefixes never wait on each other.
     """
-    return _do(
+    return do_block(
         f"""
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citext') THEN
@@ -71,7 +63,7 @@ END"""
 def drop_created_schema(prefix: str) -> str:
     """Drop the prefix's schema if phoenix_kit created it and it is now empty (never CASCADE)."""
     schema = quote_ident(prefix)
-    return _do(
+    return do_block(
         f"""
 BEGIN
   IF pg_catalog.obj_description(pg_catalog.to_regnamespace({quote_literal(schema)}), 'pg_namespace')
@@ -105,7 +97,7 @@ def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
 def assert_marker(prefix: str, expected: int) -> str:
     """A DO block that fails unless the prefix's marker reads ``expected`` (0: not installed)."""
     message = f"phoenix_kit: prefix {quote_ident(prefix)} must be at version {expected} for this step, found %"
-    return _do(
+    return do_block(
         f"""
 DECLARE
   found text;

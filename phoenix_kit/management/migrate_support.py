@@ -16,7 +16,7 @@ from ..db import connect
 from ..fanout import PrefixResult
 from ..fanout import Move
 from ..plan import Step, latest_version
-from ..prefix import quote_ident
+from ..sqltext import quote_ident
 
 Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
 TargetKind = Literal["up", "down", "to"]

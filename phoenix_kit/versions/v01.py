@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoenix_kit.sqltext import do_block, quote_literal
 from phoenix_kit.versions._base import Loss
 
 DESCRIPTION: str = "users, tokens and roles"
@@ -14,26 +15,11 @@ DOWN_LOSES: tuple[Loss, ...] = (
 )
 
 
-def _do(body: str) -> str:
-    """A DO statement whose dollar-quote tag cannot occur in ``body``."""
-    n = 0
-    while f"$v01_{n}$" in body:
-        n += 1
-    tag = f"$v01_{n}$"
-    return f"DO {tag}\n{body}\n{tag}"
-
-
-def _literal(text: str) -> str:
-    """``text`` as an SQL string literal, whatever standard_conforming_strings is."""
-    quoted = "'" + text.replace("'", "''") + "'"
-    return "E" + quoted.replace("\\", "\\\\") if "\\" in text else quoted
-
-
 def up(schema: str) -> list[str]:
     return [
         # citext is database-wide: install it (in public) only when absent, so
         # roles without CREATE on the database pass once it exists.
-        _do(
+        do_block(
             "BEGIN\n"
             "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citext') THEN\n"
             '    CREATE EXTENSION citext SCHEMA "public";\n'
@@ -46,7 +32,7 @@ def up(schema: str) -> list[str]:
         # citext is qualified with the schema the extension really lives in. The
         # DDL is concatenated rather than built with format(): no statement of
         # this package contains '%', so drivers that interpolate never mangle it.
-        _do(
+        do_block(
             "DECLARE\n"
             "  citext_schema name;\n"
             "BEGIN\n"
@@ -55,9 +41,9 @@ def up(schema: str) -> list[str]:
             "    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace\n"
             "   WHERE e.extname = 'citext';\n"
             "  EXECUTE "
-            + _literal(f'CREATE TABLE {schema}."phoenix_kit_users" ("id" bigserial, "email" ')
+            + quote_literal(f'CREATE TABLE {schema}."phoenix_kit_users" ("id" bigserial, "email" ')
             + "\n    || quote_ident(citext_schema) || "
-            + _literal(
+            + quote_literal(
                 '."citext" NOT NULL, "hashed_password" varchar(255) NOT NULL, '
                 '"first_name" varchar(100), "last_name" varchar(100), '
                 '"is_active" boolean DEFAULT true NOT NULL, "confirmed_at" timestamp(0), '

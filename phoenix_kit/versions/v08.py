@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoenix_kit.sqltext import do_block
 from phoenix_kit.versions._base import Loss
 
 DESCRIPTION: str = "usernames with backfill"
@@ -10,14 +11,6 @@ DOWN_LOSES: tuple[Loss, ...] = (
     Loss("phoenix_kit_users", "column username dropped", "username IS NOT NULL"),
 )
 
-
-def _do(body: str) -> str:
-    """A DO statement whose dollar-quote tag cannot occur in ``body``."""
-    n = 0
-    while f"$v08_{n}$" in body:
-        n += 1
-    tag = f"$v08_{n}$"
-    return f"DO {tag}\n{body}\n{tag}"
 
 
 def _bases(users: str) -> str:
@@ -103,7 +96,7 @@ BEGIN
 END;"""
     return [
         f'ALTER TABLE {users} ADD COLUMN "username" varchar(255) NULL',
-        _do(backfill),
+        do_block(backfill),
         f'CREATE UNIQUE INDEX "phoenix_kit_users_username_uidx" ON {users} ("username") '
         f'WHERE "username" IS NOT NULL',
     ]
