@@ -1,5 +1,9 @@
 """Fixtures shared by the whole suite: real databases and isolated prefixes.
 
+The longest trials are marked ``slow``: they run when the ``CI`` environment
+variable is set (as in CI), with ``PHOENIX_KIT_SLOW=1`` or with ``--slow``, so a
+plain local run stays fast.
+
 Tests that move a schema up and down commit real transactions, so they do not
 use pytest-django's per-test transaction. They work on their own databases
 (created here, dropped when the session ends) and their own prefixes.
@@ -8,6 +12,7 @@ use pytest-django's per-test transaction. They work on their own databases
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -17,6 +22,27 @@ from django.conf import settings
 from psycopg.conninfo import make_conninfo
 
 _prefix_numbers = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False, help="Run the long reliability trials too.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long trials (run in CI, with --slow or PHOENIX_KIT_SLOW=1)")
+
+
+def slow_enabled(config: pytest.Config) -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("PHOENIX_KIT_SLOW") or config.getoption("--slow", default=False))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if slow_enabled(config):
+        return
+    skip = pytest.mark.skip(reason="long trial: set CI=1 or PHOENIX_KIT_SLOW=1, or pass --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def _connect(conninfo: str) -> psycopg.Connection:

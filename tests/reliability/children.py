@@ -16,9 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from psycopg.conninfo import conninfo_to_dict
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120.0  # seconds a child may take before the test gives up on it
@@ -125,14 +124,3 @@ def run_together(children: Sequence[Child]) -> list[Outcome]:
     for child in children:
         child.go()
     return [child.outcome() for child in children]
-
-
-def database_url(conninfo: str) -> str:
-    """A postgres:// URL for a conninfo, as django-environ reads it (socket directories go in ?host=)."""
-    params = conninfo_to_dict(conninfo)
-    user = quote(str(params.get("user", "postgres")), safe="")
-    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
-    host, port, name = str(params.get("host", "")), params.get("port"), params["dbname"]
-    if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
-    return f"postgresql://{user}{password}@{host}{f':{port}' if port else ''}/{name}"
