@@ -81,7 +81,7 @@ class Runner:
         ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
         while True:
             current, done = self._run_one(direction, current, next_step, create_schema, session_lock_timeout)
-            if done:
+            if done or next_step(current) is None:  # no need to lock again to learn we are there
                 return current
 
     def mark(self, version: int) -> str | None:
