@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 
+from .sqltext import quote_literal
+
 # lock_timeout is an int of milliseconds on the server.
 MAX_LOCK_TIMEOUT_MS = 2**31 - 1
 
@@ -19,7 +21,9 @@ def acquire_statement(prefix: str) -> str:
     return f"SELECT pg_catalog.pg_advisory_xact_lock({lock_key(prefix)})"
 
 SESSION_LOCK_TIMEOUT = "SELECT pg_catalog.current_setting('lock_timeout')"
-SET_LOCK_TIMEOUT = "SELECT pg_catalog.set_config('lock_timeout', %s, true)"
+def set_lock_timeout(value: str) -> str:
+    """The statement setting ``lock_timeout`` for the rest of the transaction."""
+    return f"SELECT pg_catalog.set_config('lock_timeout', {quote_literal(value)}, true)"
 
 # A bigint advisory lock shows in pg_locks as classid = high 32 bits,
 # objid = low 32 bits, objsubid = 1.

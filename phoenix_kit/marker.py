@@ -46,10 +46,7 @@ CREATED_BY = _relations_by_version()
 STATE_QUERY = """
 SELECT n.oid IS NOT NULL,
        c.oid IS NOT NULL,
-       pg_catalog.obj_description(c.oid, 'pg_class'),
-       ARRAY(SELECT r.relname::pg_catalog.text FROM pg_catalog.pg_class AS r
-             WHERE r.relnamespace = n.oid AND r.relname = ANY (%s::pg_catalog.name[])
-             ORDER BY r.relname)
+       pg_catalog.obj_description(c.oid, 'pg_class')
 FROM (SELECT %s::pg_catalog.name AS nspname) AS wanted
 LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
 LEFT JOIN pg_catalog.pg_class AS c
@@ -59,13 +56,12 @@ LEFT JOIN pg_catalog.pg_class AS c
 
 @dataclass(frozen=True)
 class PrefixState:
-    """What the catalog says about one prefix, read in one query."""
+    """What the catalog says about one prefix's marker, read in one query."""
 
     prefix: str
     schema_exists: bool
     table_exists: bool
     comment: str | None
-    relations: tuple[str, ...] = ()  # those of ``CREATED_BY`` present in the schema
 
     @property
     def version(self) -> int:
@@ -85,8 +81,7 @@ class PrefixState:
         return int(self.comment)
 
     def version_for_change(self) -> int:
-        """The installed version, refusing markers written by a newer PhoenixKit
-        and markers the catalog contradicts."""
+        """The installed version, refusing markers written by a newer PhoenixKit."""
         version = self.version
         if version > latest_version():
             raise MarkerError(
@@ -97,15 +92,18 @@ class PrefixState:
                 f"the version really installed with "
                 f"`manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
             )
-        self._check_nothing_newer(version)
         return version
 
-    def _check_nothing_newer(self, version: int) -> None:
-        # The next version's objects are left to its own step: if one exists it
-        # fails atomically and names the conflict (a user object can clash
-        # with a name). Objects of two or more versions ahead mean the marker
-        # is wrong, and moving would run the wrong steps.
-        newer = sorted((CREATED_BY[name], name) for name in self.relations if CREATED_BY[name] > version + 1)
+    def check_catalog(self, relations: set[str]) -> None:
+        """Refuse a marker that the schema's tables and indexes (``relations``) contradict.
+
+        The next version's objects are left to its own step: if one exists it
+        fails atomically and names the conflict (a user object can clash with a
+        name). Objects of two or more versions ahead mean the marker is wrong,
+        and moving would run the wrong steps.
+        """
+        version = self.version
+        newer = sorted((CREATED_BY[name], name) for name in relations & CREATED_BY.keys() if CREATED_BY[name] > version + 1)
         if not newer:
             return
         first, example = newer[0]
@@ -126,11 +124,22 @@ class PrefixState:
         )
 
 
+RELATIONS_QUERY = """
+SELECT r.relname FROM pg_catalog.pg_class AS r
+JOIN pg_catalog.pg_namespace AS n ON n.oid = r.relnamespace
+WHERE n.nspname = %s AND r.relkind IN ('r', 'p', 'i', 'I')
+"""
+
+
 def read_state(db: Database, prefix: str) -> PrefixState:
-    ((schema_exists, table_exists, comment, relations),) = db.fetchall(
-        STATE_QUERY, [list(CREATED_BY), prefix]
-    )
-    return PrefixState(prefix, schema_exists, table_exists, comment, tuple(relations))
+    """The marker and its context, in one cheap catalog query."""
+    ((schema_exists, table_exists, comment),) = db.fetchall(STATE_QUERY, [prefix])
+    return PrefixState(prefix, schema_exists, table_exists, comment)
+
+
+def read_relations(db: Database, prefix: str) -> set[str]:
+    """The names of the tables and indexes in the prefix's schema."""
+    return {name for (name,) in db.fetchall(RELATIONS_QUERY, [prefix])}
 
 
 def write_marker(prefix: str, version: int) -> str:

@@ -16,18 +16,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+import psycopg
+
 from .db import Database, database_error
 from .errors import ConcurrentMigrationError, LockTimeoutError, PhoenixKitError, SchemaMissingError, StepFailedError
 from .lock import (
     HOLDER_QUERY,
     SESSION_LOCK_TIMEOUT,
-    SET_LOCK_TIMEOUT,
     acquire_statement,
     holder_params,
     lock_key,
+    set_lock_timeout,
     timeout_setting,
 )
-from .marker import read_state, write_marker
+from .marker import read_relations, read_state, write_marker
 from .plan import Step, get_step
 from .sqltext import quote_ident
 from .script import step_statements
@@ -50,6 +52,17 @@ _CATALOG_MISMATCH = frozenset({"42P07", "42710", "42701", "42P01", "42704", "427
 
 class _LockWaitTimedOut(Exception):
     pass
+
+
+class _StepStatementsFailed(Exception):
+    def __init__(self, step: Step, statements: list[str], error: psycopg.Error) -> None:
+        self.step = step
+        self.statements = statements
+        self.error = error
+
+
+class _Replayed(Exception):
+    """Rolls back the replay that locates a failing statement."""
 
 
 @dataclass
@@ -78,6 +91,9 @@ class Runner:
                 f"create the schema first, or run with create_schema=True "
                 f"(manage.py phoenixkit_migrate without --no-create-schema)."
             )
+        # Checked once per run, before the first step: the no-op path above and
+        # the re-reads under the lock stay one cheap query each.
+        state.check_catalog(read_relations(self.db, self.prefix))
         ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
         while True:
             current, done = self._run_one(direction, current, next_step, create_schema, session_lock_timeout)
@@ -118,8 +134,11 @@ class Runner:
                 if step is None:
                     return current, True
                 self._write(f"  {step.describe()}...")
-                for statement in step_statements(step, self.prefix, create_schema):
-                    self._execute(step, statement)
+                statements = step_statements(step, self.prefix, create_schema)
+                self._execute_all(step, statements)
+        except _StepStatementsFailed as failed:
+            self._write(" FAILED\n")
+            raise self._locate_failure(failed.step, failed.statements, session_lock_timeout, failed.error) from failed.error
         except BaseException:
             if step is not None:
                 self._write(" FAILED\n")
@@ -130,30 +149,30 @@ class Runner:
     @contextmanager
     def _locked(self, session_lock_timeout: str) -> Iterator[None]:
         """A transaction (savepoint if one is open) holding the prefix's lock."""
-        outermost = not self.db.in_transaction()
+        # A snapshot taken before the lock is granted would hide the marker the
+        # previous holder committed: READ COMMITTED when we open the transaction.
+        isolation = [] if self.db.in_transaction() else ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+        # The bound applies to the wait for our lock only; the step's own
+        # statements run under the session's lock_timeout again. One message:
+        # every value in it is ours (a timeout string, an integer key).
+        prelude = [
+            *isolation,
+            set_lock_timeout(timeout_setting(self.lock_timeout)),
+            acquire_statement(self.prefix),
+            set_lock_timeout(session_lock_timeout),
+        ]
         try:
             with self.db.atomic():
-                if outermost:
-                    # A snapshot taken before the lock is granted would hide the
-                    # marker the previous holder committed.
-                    self.db.fetchall("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                self._lock(session_lock_timeout)
+                try:
+                    self.db.fetchall(";\n".join(prelude))
+                except Exception as exc:
+                    error = database_error(exc)
+                    if error is not None and error.sqlstate == "55P03":  # lock_not_available
+                        raise _LockWaitTimedOut from exc
+                    raise
                 yield
         except _LockWaitTimedOut:
             raise self._lock_timeout_error() from None
-
-    def _lock(self, session_lock_timeout: str) -> None:
-        # The bound applies to the wait for our lock only; the step's own
-        # statements run under the session's lock_timeout again.
-        self.db.fetchall(SET_LOCK_TIMEOUT, [timeout_setting(self.lock_timeout)])
-        try:
-            self.db.fetchall(acquire_statement(self.prefix))
-        except Exception as exc:
-            error = database_error(exc)
-            if error is not None and error.sqlstate == "55P03":  # lock_not_available
-                raise _LockWaitTimedOut from exc
-            raise
-        self.db.fetchall(SET_LOCK_TIMEOUT, [session_lock_timeout])
 
     def _lock_timeout_error(self) -> LockTimeoutError:
         try:
@@ -178,29 +197,56 @@ class Runner:
             f"(each step is atomic, so the prefix is consistent): run again once it has finished."
         )
 
-    def _execute(self, step: Step, statement: str) -> None:
+    def _execute_all(self, step: Step, statements: list[str]) -> None:
+        """The step's statements in one message: a round trip per step, not per statement."""
         try:
-            self.db.fetchall(statement)
+            self.db.fetchall(";\n".join(statements))
         except Exception as exc:
             error = database_error(exc)
             if error is None:
                 raise
-            message = str(error).strip()
-            hint = ""
-            if error.sqlstate in _CATALOG_MISMATCH:
-                hint = (
-                    f"\nHint: the objects this step creates or expects are not as version {step.source} "
-                    f"leaves them. If an object of yours clashes, rename or remove it and run again; "
-                    f"if the marker is wrong, inspect the schema and record the version really installed "
-                    f"with `manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
-                )
-            raise StepFailedError(
-                f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
-                f"and was rolled back; the prefix stays at version {step.source}.\n"
-                f"PostgreSQL said: {message}\nStatement: {statement}{hint}",
-                step.version.number,
-                statement,
-            ) from exc
+            raise _StepStatementsFailed(step, statements, error) from exc
+
+    def _locate_failure(
+        self, step: Step, statements: list[str], session_lock_timeout: str, error: psycopg.Error
+    ) -> StepFailedError:
+        """Name the statement that failed by replaying the step one statement at a time, then rolling back.
+
+        The failed step is already rolled back; the replay runs under the lock
+        and is always rolled back too, so it changes nothing whatever happens.
+        """
+        failing, message = None, error
+        try:
+            with self._locked(session_lock_timeout):
+                if read_state(self.db, self.prefix).version_for_change() == step.source:
+                    for statement in statements:
+                        try:
+                            self.db.fetchall(statement)
+                        except Exception as exc:
+                            failing, message = statement, database_error(exc) or error
+                            raise _Replayed from exc
+                raise _Replayed
+        except (_Replayed, PhoenixKitError):
+            pass
+        return self._step_failed(step, failing, message)
+
+    def _step_failed(self, step: Step, statement: str | None, error: psycopg.Error) -> StepFailedError:
+        hint = ""
+        if error.sqlstate in _CATALOG_MISMATCH:
+            hint = (
+                f"\nHint: the objects this step creates or expects are not as version {step.source} "
+                f"leaves them. If an object of yours clashes, rename or remove it and run again; "
+                f"if the marker is wrong, inspect the schema and record the version really installed "
+                f"with `manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
+            )
+        shown = statement if statement is not None else "(it did not fail again when replayed one statement at a time)"
+        return StepFailedError(
+            f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
+            f"and was rolled back; the prefix stays at version {step.source}.\n"
+            f"PostgreSQL said: {str(error).strip()}\nStatement: {shown}{hint}",
+            step.version.number,
+            statement or "",
+        )
 
     def _write(self, text: str) -> None:
         if self.log is not None:
