@@ -22,7 +22,7 @@ from collections import defaultdict
 import benchlib as bl
 
 import phoenix_kit
-from phoenix_kit.marker import STATE_QUERY
+from phoenix_kit.marker import RELATIONS_QUERY, STATE_QUERY
 
 TARGET = 1.3
 NO_FLUSH = "-c synchronous_commit=off"
@@ -125,16 +125,14 @@ def profile(url: str, names: bl.Names, runs: int) -> tuple[dict[str, tuple[int, 
 
 def classify(sql: str) -> str:
     if sql == STATE_QUERY:
-        return "read_state (marker and catalog) query"
-    if "set_config('lock_timeout'" in sql:
-        return "set_config(lock_timeout) x2 per step"
+        return "marker read (marker.STATE_QUERY)"
+    if sql == RELATIONS_QUERY:
+        return "catalog check before the first step (marker.RELATIONS_QUERY)"
     if "current_setting('lock_timeout')" in sql:
         return "session lock_timeout read"
-    if "pg_advisory_xact_lock" in sql and sql.startswith("SELECT"):
-        return "advisory lock"
-    if sql.startswith("COMMENT ON TABLE") and '"phoenix_kit" IS' in sql:
-        return "marker write"
-    return "the versions' statements"
+    if "pg_advisory_xact_lock" in sql and "set_config('lock_timeout'" in sql:
+        return "lock prelude (isolation, bounded lock wait, restore): one message per step"
+    return "a step's statements and its marker write: one message per step"
 
 
 if __name__ == "__main__":

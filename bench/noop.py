@@ -16,7 +16,7 @@ from __future__ import annotations
 import benchlib as bl
 
 import phoenix_kit
-from phoenix_kit.marker import CREATED_BY, STATE_QUERY
+from phoenix_kit.marker import STATE_QUERY
 
 TARGET = 2.0
 
@@ -92,7 +92,7 @@ def server_side(conn: object, prefix: str, calls: int) -> list[list[str]]:
     """Median planning and execution time of the marker query and of SELECT 1, as the server reports them."""
     rows = []
     for label, query, params in (
-        ("ensure_current's query (marker.STATE_QUERY)", STATE_QUERY, [list(CREATED_BY), prefix]),
+        ("ensure_current's query (marker.STATE_QUERY)", STATE_QUERY, {"prefix": prefix}),
         ("SELECT 1", "SELECT 1", None),
     ):
         planning, execution = [], []
@@ -106,14 +106,10 @@ def server_side(conn: object, prefix: str, calls: int) -> list[list[str]]:
 
 def candidates(prefix: str) -> dict[str, tuple[str, list[object]]]:
     """The marker query alone, and sketches of cheaper ones (for the profile only, not product code)."""
-    found = {"query alone: STATE_QUERY, same params": (STATE_QUERY, [list(CREATED_BY), prefix])}
-    array_param = "%s::pg_catalog.name[]"
-    if STATE_QUERY.count(array_param) == 1:
-        constant = "'{" + ",".join(CREATED_BY) + "}'::pg_catalog.name[]"
-        found["sketch: STATE_QUERY, name list inlined as a constant"] = (
-            STATE_QUERY.replace(array_param, constant), [prefix])
-    found["sketch: marker only (obj_description of <prefix>.phoenix_kit)"] = (MARKER_ONLY, [prefix])
-    return found
+    return {
+        "query alone: STATE_QUERY, same params": (STATE_QUERY, {"prefix": prefix}),
+        "sketch: marker only (obj_description of <prefix>.phoenix_kit)": (MARKER_ONLY, [prefix]),
+    }
 
 
 MARKER_ONLY = (

@@ -9,11 +9,11 @@ an outer transaction (Django's ``migrate``) become savepoints of it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import psycopg
 
-Params = Sequence[Any] | None
+Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 class Database(Protocol):

@@ -44,13 +44,13 @@ def _relations_by_version() -> dict[str, int]:
 CREATED_BY = _relations_by_version()
 
 STATE_QUERY = """
-SELECT n.oid IS NOT NULL,
-       c.oid IS NOT NULL,
-       pg_catalog.obj_description(c.oid, 'pg_class')
-FROM (SELECT %s::pg_catalog.name AS nspname) AS wanted
+SELECT n.oid IS NOT NULL, c.oid IS NOT NULL, d.description
+FROM (SELECT %(prefix)s::pg_catalog.name AS nspname) AS wanted
 LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
 LEFT JOIN pg_catalog.pg_class AS c
        ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
+LEFT JOIN pg_catalog.pg_description AS d
+       ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
 """
 
 
@@ -132,8 +132,13 @@ WHERE n.nspname = %s AND r.relkind IN ('r', 'p', 'i', 'I')
 
 
 def read_state(db: Database, prefix: str) -> PrefixState:
-    """The marker and its context, in one cheap catalog query."""
-    ((schema_exists, table_exists, comment),) = db.fetchall(STATE_QUERY, [prefix])
+    """The marker and its context, in one cheap catalog query.
+
+    Plain joins on the catalogs, which every role may read (to_regclass() would
+    need USAGE on the schema); pg_description is read directly, which costs
+    half of what obj_description() does.
+    """
+    ((schema_exists, table_exists, comment),) = db.fetchall(STATE_QUERY, {"prefix": prefix})
     return PrefixState(prefix, schema_exists, table_exists, comment)
 
 
