@@ -163,11 +163,16 @@ def test_create_schema_false_on_an_existing_schema(conn: psycopg.Connection[Any]
     assert pk.up(prefix=prefix, create_schema=False, using=conn, log=False) == LATEST
 
 
-def test_ensure_current(conn: psycopg.Connection[Any], prefix: str) -> None:
+def test_ensure_current_applies_only_the_missing_steps(conn: psycopg.Connection[Any], prefix: str) -> None:
     assert pk.ensure_current(using=conn, prefix=prefix) == LATEST
     pk.down(version=9, prefix=prefix, using=conn, log=False)
-    assert pk.ensure_current(using=conn, prefix=prefix) == LATEST
-    assert pk.ensure_current(using=conn, prefix=prefix) == LATEST
+    out = io.StringIO()
+    assert pk.ensure_current(using=conn, prefix=prefix, log=out) == LATEST
+    applied = [line.split()[2] for line in out.getvalue().splitlines()]
+    assert applied == [f"V{n:02d}" for n in range(9, LATEST + 1)]
+    out = io.StringIO()
+    assert pk.ensure_current(using=conn, prefix=prefix, log=out) == LATEST
+    assert out.getvalue() == ""
 
 
 def test_plan_is_pure_and_ordered() -> None:
