@@ -21,7 +21,7 @@ from .db import Database, connect
 from .errors import MarkerError
 from .marker import PrefixState
 from .plan import check_version
-from .prefix import validate_prefix
+from .prefix import check_create_schema, creates_schema, validate_prefix
 from .runner import Runner
 from .status import states
 
@@ -77,8 +77,7 @@ def migrate_prefixes(
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if jobs > 1 and not isinstance(using, str):
         raise ValueError("jobs > 1 needs a Django database alias: each job opens its own connection")
-    if create_schema is not None and not isinstance(create_schema, bool):
-        raise ValueError(f"create_schema must be True, False or None, got {create_schema!r}")
+    check_create_schema(create_schema)
     timeout = conf.lock_timeout(lock_timeout)
     return _results(move, names, using, jobs, create_schema, timeout)
 
@@ -155,7 +154,7 @@ def _run_one(
 ) -> PrefixResult:
     runner = Runner(db, prefix, timeout)
     target = move.target(current)
-    create = prefix != "public" if create_schema is None else create_schema
+    create = creates_schema(create_schema, prefix)
     try:
         # The runner re-reads the marker under the lock: another migrator may have moved it.
         version = runner.up(target, create) if target > current else runner.down(target)

@@ -13,7 +13,7 @@ from .db import connect
 from .marker import read_state
 from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
-from .prefix import validate_prefix
+from .prefix import check_create_schema, creates_schema, validate_prefix
 from .runner import Runner, Writer
 from .script import export
 
@@ -109,11 +109,7 @@ def _prefix(prefix: str | None) -> str:
 
 
 def _create_schema(create_schema: bool | None, prefix: str) -> bool:
-    if create_schema is None:
-        return prefix != "public"
-    if not isinstance(create_schema, bool):
-        raise ValueError(f"create_schema must be True, False or None, got {create_schema!r}")
-    return create_schema
+    return creates_schema(check_create_schema(create_schema), prefix)
 
 
 def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:

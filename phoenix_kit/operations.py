@@ -19,6 +19,7 @@ from django.db.migrations.operations.base import Operation
 from . import conf
 from .migration import down, up
 from .plan import Direction, check_version, get_step
+from .prefix import creates_schema
 from .script import step_statements
 
 try:  # Django >= 5.1 shows it in makemigrations/squashmigrations output
@@ -61,7 +62,7 @@ class ApplyVersion(Operation):
             return
         if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
             prefix = conf.valid_prefix()
-            for statement in step_statements(get_step(self.number, direction), prefix, prefix != "public"):
+            for statement in step_statements(get_step(self.number, direction), prefix, creates_schema(None, prefix)):
                 schema_editor.execute(statement, params=None)
         elif direction == "up":
             up(version=self.number, using=alias, log=False)

@@ -53,3 +53,15 @@ def validate_prefix(prefix: object) -> str:
     ):
         raise ValueError(f"Invalid prefix {prefix!r}: {PREFIX_RULE}.")
     return prefix
+
+
+def check_create_schema(create_schema: object) -> bool | None:
+    """``create_schema`` if it is True, False or None, else ``ValueError``."""
+    if create_schema is not None and not isinstance(create_schema, bool):
+        raise ValueError(f"create_schema must be True, False or None, got {create_schema!r}")
+    return create_schema
+
+
+def creates_schema(create_schema: bool | None, prefix: str) -> bool:
+    """Whether a first install creates the prefix's schema: None means "unless it is public"."""
+    return prefix != "public" if create_schema is None else create_schema
