@@ -22,7 +22,8 @@ from collections import defaultdict
 import benchlib as bl
 
 import phoenix_kit
-from phoenix_kit.marker import RELATIONS_QUERY, STATE_QUERY
+from phoenix_kit.marker import STATE_QUERY
+from phoenix_kit.runner import RUN_QUERY
 
 TARGET = 1.3
 NO_FLUSH = "-c synchronous_commit=off"
@@ -126,10 +127,8 @@ def profile(url: str, names: bl.Names, runs: int) -> tuple[dict[str, tuple[int, 
 def classify(sql: str) -> str:
     if sql == STATE_QUERY:
         return "marker read (marker.STATE_QUERY)"
-    if sql == RELATIONS_QUERY:
-        return "catalog check before the first step (marker.RELATIONS_QUERY)"
-    if "current_setting('lock_timeout')" in sql:
-        return "session lock_timeout read"
+    if sql == RUN_QUERY:
+        return "checks before the first step: catalog, owners, session settings (runner.RUN_QUERY)"
     if "pg_advisory_xact_lock" in sql and "set_config('lock_timeout'" in sql:
         return "lock prelude (isolation, bounded lock wait, restore): one message per step"
     return "a step's statements and its marker write: one message per step"

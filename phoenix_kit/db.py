@@ -8,25 +8,63 @@ an outer transaction (Django's ``migrate``) become savepoints of it.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any, Mapping, Protocol, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Literal, Mapping, Protocol, Sequence
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
+# Whose transaction the core works in: "none": nobody's, so every step opens
+# and commits its own; "open": the caller's, so steps become savepoints of it.
+TransactionState = Literal["none", "open"]
+
+
+class StatementFailed(Exception):
+    """Statement ``index`` of a batch failed; the ones after it did not run."""
+
+    def __init__(self, index: int, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
 
 class Database(Protocol):
-    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]: ...
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """Run one statement; never leaves open a transaction that was not open before."""
+        ...
+
+    def execute_batch(self, statements: Sequence[str]) -> None:
+        """Run ``statements`` in order in one round trip; raises :class:`StatementFailed`."""
+        ...
 
     def atomic(self) -> AbstractContextManager[object]: ...
 
-    def in_transaction(self) -> bool:
-        """Whether a transaction is open, so ``atomic()`` would make a savepoint."""
-        ...
+    def transaction_state(self) -> TransactionState: ...
 
     def close(self) -> None:
         """Release a connection the adapter opened itself (a worker thread's); never the caller's."""
+
+
+def run_batch(connection: psycopg.Connection[Any], statements: Sequence[str]) -> None:
+    """Pipeline mode: one round trip, and each statement's own result, so a failure names its statement.
+
+    ``prepare=False``: nothing relies on server-side prepared statements
+    (transaction-pooling PgBouncer hands each transaction another server).
+    """
+    cursors = [connection.cursor() for _ in statements]
+    try:
+        with connection.pipeline():
+            for cursor, statement in zip(cursors, statements):
+                cursor.execute(statement, prepare=False)
+    except psycopg.Error as exc:
+        # Statements before the failing one have a result; it and those after have none.
+        index = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(statements) - 1)
+        raise StatementFailed(index, exc) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 class PsycopgDatabase:
@@ -34,15 +72,26 @@ class PsycopgDatabase:
         self.connection = connection
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall()) if cursor.description else []
+        # Without autocommit psycopg would open a transaction for a read and
+        # leave it open (holding locks, and lost with the connection): a read
+        # outside the caller's transaction commits at once.
+        outside = self.transaction_state() == "none" and not self.connection.autocommit
+        with self.connection.transaction() if outside else nullcontext():
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall()) if cursor.description else []
+
+    def execute_batch(self, statements: Sequence[str]) -> None:
+        run_batch(self.connection, statements)
 
     def atomic(self) -> AbstractContextManager[object]:
+        # transaction() commits at its end when it is the outermost block, even
+        # without autocommit; nested, it is a savepoint.
         return self.connection.transaction()
 
-    def in_transaction(self) -> bool:
-        return self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    def transaction_state(self) -> TransactionState:
+        idle = self.connection.info.transaction_status == TransactionStatus.IDLE
+        return "none" if idle else "open"
 
     def close(self) -> None:
         pass  # the caller's connection

@@ -8,12 +8,14 @@ migration's transaction, a test case's) and show up in query captures.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Sequence
 
 from django.db import connections, transaction
 from django.utils.connection import ConnectionDoesNotExist
 
-from .db import Params
+from psycopg.pq import TransactionStatus
+
+from .db import Params, TransactionState, run_batch
 
 
 class DjangoDatabase:
@@ -32,11 +34,22 @@ class DjangoDatabase:
             cursor.execute(sql, params)
             return list(cursor.fetchall()) if cursor.description else []
 
+    def execute_batch(self, statements: Sequence[str]) -> None:
+        # On the driver's connection: Django's cursor has no pipeline mode.
+        # Same session, so Django's transaction and savepoints still apply.
+        self.connection.ensure_connection()
+        run_batch(self.connection.connection, statements)
+
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
 
-    def in_transaction(self) -> bool:
-        return self.connection.in_atomic_block or not self.connection.get_autocommit()
+    def transaction_state(self) -> TransactionState:
+        return "none" if not self.connection.in_atomic_block and self.connection.get_autocommit() else "open"
+
+    def server_transaction_started(self) -> bool:
+        """False inside an ``atomic()`` block that has sent nothing yet (Django begins lazily)."""
+        self.connection.ensure_connection()
+        return self.connection.connection.info.transaction_status != TransactionStatus.IDLE
 
     def close(self) -> None:
         # Django connections are per thread: this closes only the calling thread's.

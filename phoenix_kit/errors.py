@@ -20,6 +20,18 @@ class SchemaMissingError(PhoenixKitError):
     """``create_schema=False`` was given and the prefix's schema does not exist."""
 
 
+class UnsafeDatabaseError(PhoenixKitError):
+    """The move would run with the migrating role's rights on objects a role it does not act for controls."""
+
+
+class IsolationError(PhoenixKitError):
+    """The caller's transaction is stricter than READ COMMITTED, so a step would work on stale data."""
+
+
+class ConnectionLostError(PhoenixKitError):
+    """The server ended the session during a move; every step it had committed stays."""
+
+
 class LockTimeoutError(PhoenixKitError):
     """Another migrator held the prefix's lock for longer than the time-out."""
 

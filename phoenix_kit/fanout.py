@@ -24,8 +24,11 @@ from .plan import check_version
 from .prefix import check_create_schema, creates_schema, validate_prefix
 from .runner import Runner
 from .status import states
+from .trust import foreign_install_error
 
-Outcome = Literal["ok", "already current", "failed"]
+# "skipped": found by discovery but owned by a role we do not act for (see
+# ``trust``): reported, never migrated.
+Outcome = Literal["ok", "already current", "skipped", "failed"]
 
 @dataclass(frozen=True)
 class Move:
@@ -68,6 +71,9 @@ def migrate_prefixes(
 ) -> Iterator[PrefixResult]:
     """Apply ``move`` to each of ``prefixes`` (None: every installed prefix); yield each result.
 
+    Discovery (``prefixes=None``) reports installs owned by a role the
+    migrating role does not act for as "skipped"; named, they fail.
+
     ``jobs > 1`` needs a Django alias: each worker thread uses its own connection.
     Arguments are checked before any SQL; prefix names read from the database
     that break the prefix rules are reported as failed.
@@ -87,7 +93,7 @@ def _results(
 ) -> Iterator[PrefixResult]:
     pending: list[tuple[str, int]] = []
     for state in states(connect(using), names):
-        result, current = _decide(state, move)
+        result, current = _decide(state, move, discovered=names is None)
         if result is not None:
             yield result
         else:
@@ -95,11 +101,15 @@ def _results(
     yield from _run_all(pending, move, using, jobs, create_schema, timeout)
 
 
-def _decide(state: PrefixState, move: Move) -> tuple[PrefixResult | None, int]:
-    """A result when nothing needs to run (done or impossible), else the current marker."""
+def _decide(state: PrefixState, move: Move, *, discovered: bool) -> tuple[PrefixResult | None, int]:
+    """A result when nothing needs to run (done, impossible or not ours), else the current marker."""
+    if state.untrusted_owner is not None:
+        refusal = foreign_install_error(state.prefix, state.untrusted_owner)
+        return PrefixResult(state.prefix, "skipped" if discovered else "failed", None, _one_line(refusal)), 0
     try:
         validate_prefix(state.prefix)
         current = state.version_for_change()
+        state.check_catalog(set(state.relations or ()))
     except (ValueError, MarkerError) as exc:
         return PrefixResult(state.prefix, "failed", None, _one_line(exc)), 0
     if move.target(current) == current:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from .sqltext import quote_literal
+from .sqltext import set_local
 
 # lock_timeout is an int of milliseconds on the server.
 MAX_LOCK_TIMEOUT_MS = 2**31 - 1
@@ -20,18 +20,21 @@ def acquire_statement(prefix: str) -> str:
     """The statement that waits for the prefix's lock (the key is our own integer)."""
     return f"SELECT pg_catalog.pg_advisory_xact_lock({lock_key(prefix)})"
 
-SESSION_LOCK_TIMEOUT = "SELECT pg_catalog.current_setting('lock_timeout')"
 def set_lock_timeout(value: str) -> str:
     """The statement setting ``lock_timeout`` for the rest of the transaction."""
-    return f"SELECT pg_catalog.set_config('lock_timeout', {quote_literal(value)}, true)"
+    return set_local("lock_timeout", value)
+
 
 # A bigint advisory lock shows in pg_locks as classid = high 32 bits,
-# objid = low 32 bits, objsubid = 1.
+# objid = low 32 bits, objsubid = 1. Operators are named with their schema:
+# a read must not depend on the session's search_path either.
 HOLDER_QUERY = """
 SELECT pid FROM pg_catalog.pg_locks
-WHERE locktype = 'advisory' AND granted AND objsubid = 1
-  AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-  AND classid = %s::pg_catalog.oid AND objid = %s::pg_catalog.oid
+WHERE locktype OPERATOR(pg_catalog.=) 'advisory'::pg_catalog.text AND granted
+  AND objsubid OPERATOR(pg_catalog.=) 1::pg_catalog.int2
+  AND database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
+                                        WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+  AND classid OPERATOR(pg_catalog.=) %s::pg_catalog.oid AND objid OPERATOR(pg_catalog.=) %s::pg_catalog.oid
 LIMIT 1
 """
 

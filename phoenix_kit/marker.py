@@ -23,6 +23,7 @@ VERSION_TABLE = "phoenix_kit"
 CREATED_SCHEMA_COMMENT = "Created by phoenix_kit; dropped when its install is rolled back and it is empty."
 
 _CREATED_RELATION = re.compile(r'CREATE (?:UNIQUE )?INDEX "([^"]+)"|CREATE TABLE "s"\."([^"]+)"')
+_CREATED_TABLE = re.compile(r'CREATE TABLE "s"\."([^"]+)"')
 
 
 def _relations_by_version() -> dict[str, int]:
@@ -43,14 +44,34 @@ def _relations_by_version() -> dict[str, int]:
 
 CREATED_BY = _relations_by_version()
 
+
+def _tables_by_version() -> dict[int, frozenset[str]]:
+    """The tables each version leaves (no version's ``up`` drops a table)."""
+    tables: set[str] = set()
+    at = {0: frozenset[str]()}
+    for version in VERSIONS:
+        for statement in version.up('"s"'):
+            tables.update(_CREATED_TABLE.findall(statement))
+        at[version.number] = frozenset(tables)
+    return at
+
+
+TABLES_AT = _tables_by_version()
+# Every table some version creates: the tables whose owners an install's trust depends on.
+OUR_TABLES = TABLES_AT[len(VERSIONS)]
+
+# Every operator is named with its schema: reads run on the caller's session,
+# whose search_path may hold schemas other roles can create objects in.
 STATE_QUERY = """
 SELECT n.oid IS NOT NULL, c.oid IS NOT NULL, d.description
 FROM (SELECT %(prefix)s::pg_catalog.name AS nspname) AS wanted
-LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
+LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
 LEFT JOIN pg_catalog.pg_class AS c
-       ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
+       ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
+      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])
 LEFT JOIN pg_catalog.pg_description AS d
-       ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
+       ON d.objoid OPERATOR(pg_catalog.=) c.oid AND d.objsubid OPERATOR(pg_catalog.=) 0
+      AND d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
 """
 
 
@@ -62,6 +83,10 @@ class PrefixState:
     schema_exists: bool
     table_exists: bool
     comment: str | None
+    # Read only by the queries that list installs (``status``): the schema's
+    # tables and indexes, and a role we do not act for that owns the install.
+    relations: frozenset[str] | None = None
+    untrusted_owner: str | None = None
 
     @property
     def version(self) -> int:
@@ -103,6 +128,15 @@ class PrefixState:
         and moving would run the wrong steps.
         """
         version = self.version
+        missing = sorted(TABLES_AT.get(version, OUR_TABLES) - relations)
+        if missing and self.table_exists:
+            raise MarkerError(
+                f"Prefix {self.prefix!r} is marked as version {version} but lacks tables that version "
+                f"has (such as {quote_ident(missing[0])}): the marker overstates the install, or the "
+                f"phoenix_kit table is not PhoenixKit's. Refusing to change it. Inspect the tables in "
+                f"that schema to find the version really installed, then record it with "
+                f"`manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`, or remove the stray table."
+            )
         newer = sorted((CREATED_BY[name], name) for name in relations & CREATED_BY.keys() if CREATED_BY[name] > version + 1)
         if not newer:
             return
@@ -124,13 +158,6 @@ class PrefixState:
         )
 
 
-RELATIONS_QUERY = """
-SELECT r.relname FROM pg_catalog.pg_class AS r
-JOIN pg_catalog.pg_namespace AS n ON n.oid = r.relnamespace
-WHERE n.nspname = %s AND r.relkind IN ('r', 'p', 'i', 'I')
-"""
-
-
 def read_state(db: Database, prefix: str) -> PrefixState:
     """The marker and its context, in one cheap catalog query.
 
@@ -140,11 +167,6 @@ def read_state(db: Database, prefix: str) -> PrefixState:
     """
     ((schema_exists, table_exists, comment),) = db.fetchall(STATE_QUERY, {"prefix": prefix})
     return PrefixState(prefix, schema_exists, table_exists, comment)
-
-
-def read_relations(db: Database, prefix: str) -> set[str]:
-    """The names of the tables and indexes in the prefix's schema."""
-    return {name for (name,) in db.fetchall(RELATIONS_QUERY, [prefix])}
 
 
 def write_marker(prefix: str, version: int) -> str:

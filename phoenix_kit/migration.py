@@ -35,10 +35,23 @@ def up(
 
     Never downgrades. Returns the installed version afterwards.
     """
+    return _up(version, prefix, create_schema, using, log, lock_timeout, verify=True)
+
+
+def _up(
+    version: int | None,
+    prefix: str | None,
+    create_schema: bool | None,
+    using: object,
+    log: Log,
+    lock_timeout: float | None,
+    *,
+    verify: bool,
+) -> int:
     target = latest_version() if version is None else check_version(version)
     resolved = _prefix(prefix)
     create = _create_schema(create_schema, resolved)
-    return _runner(using, resolved, log, lock_timeout).up(target, create)
+    return _runner(using, resolved, log, lock_timeout).up(target, create, verify=verify)
 
 
 def down(
@@ -70,9 +83,10 @@ def migrated_version(prefix: str | None = None, using: object = "default") -> in
 def ensure_current(using: object = "default", prefix: str | None = None, log: Log = False) -> int:
     """Bring ``prefix`` to the latest version if it is behind; returns the latest version.
 
-    When already current this costs one catalog query and takes no lock.
+    When already current this costs one catalog query and takes no lock: the
+    marker is trusted without checking the catalog behind it (``up`` checks).
     """
-    return up(prefix=prefix, using=using, log=log)
+    return _up(None, prefix, None, using, log, None, verify=False)
 
 
 def mark(

@@ -20,7 +20,8 @@ from . import conf
 from .migration import down, up
 from .plan import Direction, check_version, get_step
 from .prefix import creates_schema
-from .script import step_statements
+from .django_db import DjangoDatabase
+from .script import PIN_SEARCH_PATH, step_statements
 
 try:  # Django >= 5.1 shows it in makemigrations/squashmigrations output
     from django.db.migrations.operations.base import OperationCategory
@@ -62,9 +63,17 @@ class ApplyVersion(Operation):
             return
         if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
             prefix = conf.valid_prefix()
-            for statement in step_statements(get_step(self.number, direction), prefix, creates_schema(None, prefix)):
+            step = get_step(self.number, direction)
+            for statement in [PIN_SEARCH_PATH, *step_statements(step, prefix, creates_schema(None, prefix))]:
                 schema_editor.execute(statement, params=None)
-        elif direction == "up":
+            return
+        # This migration's transaction is ours, and Django has sent nothing in
+        # it yet: make it READ COMMITTED, whatever OPTIONS["isolation_level"]
+        # says, so the steps see the data as of holding their locks.
+        database = DjangoDatabase(alias)
+        if database.transaction_state() == "open" and not database.server_transaction_started():
+            database.fetchall("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        if direction == "up":
             up(version=self.number, using=alias, log=False)
         else:
             down(version=self.number, using=alias, log=False)

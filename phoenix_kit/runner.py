@@ -1,8 +1,18 @@
 """Runs version steps against one prefix of one database.
 
-Each step is one transaction (a savepoint inside an outer one): take the
-prefix's lock, re-read the marker, run the step's statements, write the new
-marker. After a crash or a failing statement the prefix is exactly at the last
+A run is a short list of phases:
+
+1. read the marker (one cheap query; a no-op of ``ensure_current`` ends here);
+2. check, once, that the catalog agrees with the marker and that the install
+   belongs to roles we act for (``trust``), and that the caller's transaction
+   (if any) is READ COMMITTED;
+3. each step in its own transaction (a savepoint inside the caller's): pin the
+   search_path, take the prefix's lock, re-read the marker, then in one round
+   trip lock the step's tables, run its statements and write the new marker;
+4. report the step, once its transaction has ended (a blocked stdout must
+   never keep locks).
+
+After a crash or a failing statement the prefix is exactly at the last
 completed version; a concurrent migrator that got there first turns our
 remaining steps into no-ops, and one moving the other way stops us (rather
 than the two undoing each other's steps for ever).
@@ -13,26 +23,28 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import psycopg
 
-from .db import Database, database_error
-from .errors import ConcurrentMigrationError, LockTimeoutError, PhoenixKitError, SchemaMissingError, StepFailedError
-from .lock import (
-    HOLDER_QUERY,
-    SESSION_LOCK_TIMEOUT,
-    acquire_statement,
-    holder_params,
-    lock_key,
-    set_lock_timeout,
-    timeout_setting,
+from .db import Database, StatementFailed, database_error
+from .errors import (
+    ConcurrentMigrationError,
+    ConnectionLostError,
+    IsolationError,
+    LockTimeoutError,
+    PhoenixKitError,
+    SchemaMissingError,
+    StepFailedError,
+    UnsafeDatabaseError,
 )
-from .marker import read_relations, read_state, write_marker
+from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
+from .marker import OUR_TABLES, PrefixState, read_state, write_marker
 from .plan import Step, get_step
-from .sqltext import quote_ident
-from .script import step_statements
+from .script import PIN_SEARCH_PATH, step_statements
+from .sqltext import quote_ident, set_local
+from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_owner
 
 NextStep = Callable[[int], "Step | None"]
 
@@ -44,25 +56,42 @@ class Writer(Protocol):
 
     def flush(self) -> object: ...
 
+
 # Failures that mean the objects a step creates or expects are not as the
 # marker says: duplicate_table, duplicate_object, duplicate_column,
 # undefined_table, undefined_object, undefined_column.
 _CATALOG_MISMATCH = frozenset({"42P07", "42710", "42701", "42P01", "42704", "42703"})
 
+# lock_not_available (lock_timeout), query_canceled (statement_timeout).
+_WAIT_ENDED = frozenset({"55P03", "57014"})
+
+# What a run checks once before its first step, in one query: the prefix's
+# tables and indexes (for the catalog check), a role we do not act for that
+# owns the install, and the session settings steps restore or depend on.
+RUN_QUERY = f"""{ACTING}
+SELECT ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r
+              WHERE r.relnamespace OPERATOR(pg_catalog.=) n.oid
+                AND r.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p,i,I}}'::pg_catalog."char"[])),
+       {untrusted_owner("n")},
+       pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('search_path'),
+       pg_catalog.current_setting('transaction_isolation')
+FROM (SELECT %(prefix)s::pg_catalog.name AS nspname) AS wanted
+LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
+"""
+
 
 class _LockWaitTimedOut(Exception):
-    pass
+    def __init__(self, sqlstate: str | None) -> None:
+        self.sqlstate = sqlstate
 
 
-class _StepStatementsFailed(Exception):
-    def __init__(self, step: Step, statements: list[str], error: psycopg.Error) -> None:
-        self.step = step
-        self.statements = statements
-        self.error = error
+@dataclass(frozen=True)
+class _Session:
+    """What a run restores after each step when it works inside the caller's transaction."""
 
-
-class _Replayed(Exception):
-    """Rolls back the replay that locates a failing statement."""
+    lock_timeout: str
+    search_path: str
+    callers_transaction: bool
 
 
 @dataclass
@@ -73,51 +102,85 @@ class Runner:
     prefix: str
     lock_timeout: float
     log: Writer | None = None
+    # Whether this run works inside a transaction the caller opened (set when it starts).
+    _callers_transaction: bool = field(default=False, init=False)
 
-    def up(self, target: int, create_schema: bool) -> int:
-        return self._run(1, lambda current: get_step(current + 1, "up") if current < target else None, create_schema)
+    def up(self, target: int, create_schema: bool, *, verify: bool = True) -> int:
+        """``verify=False`` (``ensure_current``): a current marker is trusted without checking the catalog."""
+        return self._run(1, lambda current: get_step(current + 1, "up") if current < target else None, create_schema, verify)
 
     def down(self, target: int) -> int:
-        return self._run(-1, lambda current: get_step(current, "down") if current > target else None, False)
-
-    def _run(self, direction: int, next_step: NextStep, create_schema: bool) -> int:
-        state = read_state(self.db, self.prefix)
-        current = state.version_for_change()
-        if next_step(current) is None:
-            return current
-        if current == 0 and not state.schema_exists and not create_schema:
-            raise SchemaMissingError(
-                f"Schema {quote_ident(self.prefix)} does not exist and create_schema is False: "
-                f"create the schema first, or run with create_schema=True "
-                f"(manage.py phoenixkit_migrate without --no-create-schema)."
-            )
-        # Checked once per run, before the first step: the no-op path above and
-        # the re-reads under the lock stay one cheap query each.
-        state.check_catalog(read_relations(self.db, self.prefix))
-        ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
-        while True:
-            current, done = self._run_one(direction, current, next_step, create_schema, session_lock_timeout)
-            if done or next_step(current) is None:  # no need to lock again to learn we are there
-                return current
+        return self._run(-1, lambda current: get_step(current, "down") if current > target else None, False, True)
 
     def mark(self, version: int) -> str | None:
         """Write marker ``version`` under the lock without running a step; returns the old comment.
 
         The old marker is not parsed: repairing an unreadable one is the point.
         """
-        ((session_lock_timeout,),) = self.db.fetchall(SESSION_LOCK_TIMEOUT)
-        with self._locked(session_lock_timeout):
+        self._callers_transaction = self.db.transaction_state() == "open"
+        with self._connection_kept(None):
+            session = self._check_run(None)
+        with self._connection_kept(None), self._locked(session):
             state = read_state(self.db, self.prefix)
             if not state.table_exists:
                 raise PhoenixKitError(
                     f"Prefix {self.prefix!r} has no phoenix_kit table, so there is no marker to record: "
                     f"install it with `manage.py phoenixkit_migrate --prefix {self.prefix}` instead."
                 )
-            self.db.fetchall(write_marker(self.prefix, version))
+            self.db.execute_batch([write_marker(self.prefix, version), *self._restore(session)])
         return state.comment
 
+    def _run(self, direction: int, next_step: NextStep, create_schema: bool, verify: bool) -> int:
+        self._callers_transaction = self.db.transaction_state() == "open"
+        with self._connection_kept(None):
+            state = read_state(self.db, self.prefix)
+            current = state.version_for_change()
+        if next_step(current) is None and not verify:
+            return current
+        with self._connection_kept(current):
+            # Checked once per run: the re-reads under the lock stay one cheap query each.
+            session = self._check_run(state)
+            if next_step(current) is None:
+                return current
+            if current == 0 and not state.schema_exists and (not create_schema or self.prefix == "public"):
+                raise self._schema_missing_error()
+        while True:
+            current, done = self._run_one(direction, current, next_step, create_schema, session)
+            if done or next_step(current) is None:  # no need to lock again to learn we are there
+                return current
+
+    def _check_run(self, state: PrefixState | None) -> _Session:
+        """Refuse a catalog that contradicts ``state``'s marker (if given), a foreign install, a stricter isolation."""
+        ((relations, owner, lock_timeout, search_path, isolation),) = self.db.fetchall(
+            RUN_QUERY, {"prefix": self.prefix, "tables": sorted(OUR_TABLES)}
+        )
+        if state is not None:
+            state.check_catalog(set(relations or ()))
+        if owner is not None:
+            raise foreign_install_error(self.prefix, owner)
+        callers = self._callers_transaction
+        if callers and isolation != "read committed":
+            raise IsolationError(
+                f"phoenix_kit steps must run at READ COMMITTED, but the transaction they would join is "
+                f"{isolation.upper()}: its snapshot predates the locks a step takes, so the step would miss "
+                f"rows committed meanwhile. Nothing was changed. Call it outside your transaction, or begin "
+                f"that transaction at READ COMMITTED (with Django: leave OPTIONS['isolation_level'] at its "
+                f"default for the alias you migrate with)."
+            )
+        return _Session(lock_timeout, search_path, callers)
+
+    def _schema_missing_error(self) -> SchemaMissingError:
+        if self.prefix == "public":
+            fix = "create it first (CREATE SCHEMA public); phoenix_kit never creates the public schema"
+        else:
+            fix = (
+                "create the schema first (CREATE SCHEMA ...), or run with create_schema=True "
+                "(manage.py phoenixkit_migrate without --no-create-schema)"
+            )
+        return SchemaMissingError(f"Schema {quote_ident(self.prefix)} does not exist and create_schema is False: {fix}.")
+
     def _run_one(
-        self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session_lock_timeout: str
+        self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session: _Session
     ) -> tuple[int, bool]:
         """Run the next step under the lock; returns (marker now, whether the goal was already met).
 
@@ -126,66 +189,115 @@ class Runner:
         started = time.monotonic()
         step = None
         try:
-            with self._locked(session_lock_timeout):
+            with self._connection_kept(seen), self._locked(session):
                 current = read_state(self.db, self.prefix).version_for_change()
                 if (current - seen) * direction < 0:
                     raise self._moved_back_error(direction, seen, current)
                 step = next_step(current)
                 if step is None:
+                    self.db.execute_batch(self._restore(session))
                     return current, True
-                self._write(f"  {step.describe()}...")
-                statements = step_statements(step, self.prefix, create_schema)
-                self._execute_all(step, statements)
-        except _StepStatementsFailed as failed:
-            self._write(" FAILED\n")
-            raise self._locate_failure(failed.step, failed.statements, session_lock_timeout, failed.error) from failed.error
+                self._execute_step(step, create_schema, session)
         except BaseException:
             if step is not None:
-                self._write(" FAILED\n")
+                self._report(step, " FAILED\n")
             raise
-        self._write(f" OK {time.monotonic() - started:.2f}s\n")
+        self._report(step, f" OK {time.monotonic() - started:.2f}s\n")
         return step.target, False
 
+    def _execute_step(self, step: Step, create_schema: bool, session: _Session) -> None:
+        """The step's statements in one round trip; a failure names its statement without running it again."""
+        statements = step_statements(step, self.prefix, create_schema)
+        try:
+            self.db.execute_batch([*statements, *self._restore(session)])
+        except StatementFailed as failed:
+            if failed.error.sqlstate == UNSAFE_SQLSTATE:
+                raise UnsafeDatabaseError(
+                    f"phoenix_kit {step.version.label} refused prefix {self.prefix!r}: "
+                    f"{_server_message(failed.error)} Nothing was changed."
+                ) from failed.error
+            if failed.index >= len(statements):  # restoring the caller's settings: not the step's fault
+                raise failed.error
+            raise self._step_failed(step, statements[failed.index], failed.error) from failed.error
+
     @contextmanager
-    def _locked(self, session_lock_timeout: str) -> Iterator[None]:
-        """A transaction (savepoint if one is open) holding the prefix's lock."""
+    def _locked(self, session: _Session) -> Iterator[None]:
+        """A transaction (savepoint in the caller's) with a safe search_path, holding the prefix's lock."""
         # A snapshot taken before the lock is granted would hide the marker the
         # previous holder committed: READ COMMITTED when we open the transaction.
-        isolation = [] if self.db.in_transaction() else ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+        isolation = [] if session.callers_transaction else ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED"]
         # The bound applies to the wait for our lock only; the step's own
         # statements run under the session's lock_timeout again. One message:
         # every value in it is ours (a timeout string, an integer key).
         prelude = [
             *isolation,
+            PIN_SEARCH_PATH,
             set_lock_timeout(timeout_setting(self.lock_timeout)),
             acquire_statement(self.prefix),
-            set_lock_timeout(session_lock_timeout),
+            set_lock_timeout(session.lock_timeout),
         ]
+        waited = time.monotonic()
         try:
             with self.db.atomic():
                 try:
                     self.db.fetchall(";\n".join(prelude))
                 except Exception as exc:
                     error = database_error(exc)
-                    if error is not None and error.sqlstate == "55P03":  # lock_not_available
-                        raise _LockWaitTimedOut from exc
+                    if error is not None and error.sqlstate in _WAIT_ENDED:
+                        raise _LockWaitTimedOut(error.sqlstate) from exc
                     raise
                 yield
-        except _LockWaitTimedOut:
-            raise self._lock_timeout_error() from None
+        except _LockWaitTimedOut as timed_out:
+            raise self._lock_timeout_error(timed_out.sqlstate, time.monotonic() - waited) from None
 
-    def _lock_timeout_error(self) -> LockTimeoutError:
+    def _restore(self, session: _Session) -> list[str]:
+        """Inside the caller's transaction our SET LOCALs would outlive the savepoint: undo them."""
+        return [set_local("search_path", session.search_path)] if session.callers_transaction else []
+
+    @contextmanager
+    def _connection_kept(self, committed: int | None) -> Iterator[None]:
+        """Turn the server ending the session into an error that says where the prefix stands.
+
+        ``committed``: the marker as last committed by or before this run (None: not read yet).
+        """
+        try:
+            yield
+        except PhoenixKitError:
+            raise
+        except Exception as exc:
+            error = database_error(exc)
+            if error is None or not _session_ended(error):
+                raise
+            if self._callers_transaction:
+                where = "the transaction this run was in was rolled back: the prefix is at the version it had before it"
+            elif committed is None:
+                where = "this run had changed nothing: the prefix is at the version it had before"
+            else:
+                where = f"prefix {self.prefix!r} is at version {committed}, as the last committed step left it"
+            raise ConnectionLostError(
+                f"The server ended the session while phoenix_kit was migrating prefix {self.prefix!r} "
+                f"({_server_message(error)}); steps are atomic, so {where}. Reconnect and run again; if "
+                f"a timeout ended it (idle_in_transaction_session_timeout, statement_timeout), raise it for "
+                f"the migrating role."
+            ) from exc
+
+    def _lock_timeout_error(self, sqlstate: str | None, waited: float) -> LockTimeoutError:
         try:
             rows = self.db.fetchall(HOLDER_QUERY, list(holder_params(lock_key(self.prefix))))
         except Exception:  # e.g. an outer transaction that is now aborted
             rows = []
         pid = rows[0][0] if rows else None
         holder = f"backend pid {pid}" if pid is not None else "another session (it has since released it)"
+        if sqlstate == "57014":
+            bound = f"after {waited:.1f}s, when the session's statement_timeout cancelled the wait"
+            longer = "Raise statement_timeout for the migrating role, or wait for the other migrator."
+        else:
+            bound = f"after {self.lock_timeout:g}s"
+            longer = "Raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer."
         return LockTimeoutError(
-            f"Timed out after {self.lock_timeout:g}s waiting for the migration lock of prefix "
-            f"{self.prefix!r}, held by {holder}. Another migrator is running: wait for it, or "
-            f"inspect it with SELECT * FROM pg_stat_activity WHERE pid = {pid if pid is not None else '<pid>'}. "
-            f"Raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer.",
+            f"Timed out {bound} waiting for the migration lock of prefix {self.prefix!r}, held by {holder}. "
+            f"Another migrator is running: wait for it, or inspect it with "
+            f"SELECT * FROM pg_stat_activity WHERE pid = {pid if pid is not None else '<pid>'}. {longer}",
             pid,
         )
 
@@ -197,40 +309,7 @@ class Runner:
             f"(each step is atomic, so the prefix is consistent): run again once it has finished."
         )
 
-    def _execute_all(self, step: Step, statements: list[str]) -> None:
-        """The step's statements in one message: a round trip per step, not per statement."""
-        try:
-            self.db.fetchall(";\n".join(statements))
-        except Exception as exc:
-            error = database_error(exc)
-            if error is None:
-                raise
-            raise _StepStatementsFailed(step, statements, error) from exc
-
-    def _locate_failure(
-        self, step: Step, statements: list[str], session_lock_timeout: str, error: psycopg.Error
-    ) -> StepFailedError:
-        """Name the statement that failed by replaying the step one statement at a time, then rolling back.
-
-        The failed step is already rolled back; the replay runs under the lock
-        and is always rolled back too, so it changes nothing whatever happens.
-        """
-        failing, message = None, error
-        try:
-            with self._locked(session_lock_timeout):
-                if read_state(self.db, self.prefix).version_for_change() == step.source:
-                    for statement in statements:
-                        try:
-                            self.db.fetchall(statement)
-                        except Exception as exc:
-                            failing, message = statement, database_error(exc) or error
-                            raise _Replayed from exc
-                raise _Replayed
-        except (_Replayed, PhoenixKitError):
-            pass
-        return self._step_failed(step, failing, message)
-
-    def _step_failed(self, step: Step, statement: str | None, error: psycopg.Error) -> StepFailedError:
+    def _step_failed(self, step: Step, statement: str, error: psycopg.Error) -> StepFailedError:
         hint = ""
         if error.sqlstate in _CATALOG_MISMATCH:
             hint = (
@@ -239,16 +318,26 @@ class Runner:
                 f"if the marker is wrong, inspect the schema and record the version really installed "
                 f"with `manage.py phoenixkit_migrate --prefix {self.prefix} --mark N`."
             )
-        shown = statement if statement is not None else "(it did not fail again when replayed one statement at a time)"
         return StepFailedError(
             f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
             f"and was rolled back; the prefix stays at version {step.source}.\n"
-            f"PostgreSQL said: {str(error).strip()}\nStatement: {shown}{hint}",
+            f"PostgreSQL said: {str(error).strip()}\nStatement: {statement}{hint}",
             step.version.number,
-            statement or "",
+            statement,
         )
 
-    def _write(self, text: str) -> None:
+    def _report(self, step: Step, outcome: str) -> None:
         if self.log is not None:
-            self.log.write(text)
+            self.log.write(f"  {step.describe()}...")
+            self.log.write(outcome)
             self.log.flush()
+
+
+def _server_message(error: psycopg.Error) -> str:
+    return (error.diag.message_primary or str(error)).strip()
+
+
+def _session_ended(error: psycopg.Error) -> bool:
+    """The session is gone: the server ended it (admin shutdown, idle timeout) or the link broke."""
+    state = error.sqlstate or ""
+    return isinstance(error, psycopg.OperationalError) and (state[:2] == "08" or state[:3] == "57P" or state in ("25P03", ""))

@@ -10,10 +10,16 @@ fails before it changes anything.
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from .lock import EXTENSION_LOCK_KEY, acquire_statement
 from .marker import CREATED_SCHEMA_COMMENT, write_marker
-from .plan import Step, plan
-from .sqltext import do_block, quote_ident, quote_literal
+from .plan import Direction, Step, plan
+from .sqltext import SAFE_SEARCH_PATH, do_block, quote_ident, quote_literal, set_local
+from .versions import get
+
+PIN_SEARCH_PATH = set_local("search_path", SAFE_SEARCH_PATH)
 
 def _schema_exists(prefix: str) -> str:
     return f"EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(prefix)})"
@@ -76,7 +82,42 @@ END"""
     )
 
 
+_TABLE = re.compile(r'"s"\."(phoenix_kit[a-z0-9_]*)"')
+_FOREIGN_KEY_TARGET = re.compile(r'REFERENCES "s"\."(phoenix_kit[a-z0-9_]*)"')
+_CREATED_TABLE = re.compile(r'CREATE (?:UNLOGGED )?TABLE "s"\."(phoenix_kit[a-z0-9_]*)"')
+
+
+@cache
+def table_locks(number: int, direction: Direction) -> tuple[tuple[str, str], ...]:
+    """The existing tables a step touches, each with the lock it needs, in one fixed order (by name).
+
+    Taken before the step reads or writes a row, so no concurrent write can
+    fall between what it reads and the shape it then changes (V02 deletes
+    inactive assignments, then drops the column saying so). A table only
+    referenced by a new foreign key needs SHARE ROW EXCLUSIVE; every other
+    one is changed, so ACCESS EXCLUSIVE, the lock its DDL takes anyway.
+    """
+    version = get(number)
+    statements = (version.up if direction == "up" else version.down)('"s"')
+    text = "\n".join(statements)
+    created = set(_CREATED_TABLE.findall(text))
+    referenced = set(_TABLE.findall(text)) - created
+    by_key_only = set(_FOREIGN_KEY_TARGET.findall(text)) - set(_TABLE.findall(_FOREIGN_KEY_TARGET.sub("", text)))
+    return tuple(
+        (table, "SHARE ROW EXCLUSIVE" if table in by_key_only else "ACCESS EXCLUSIVE") for table in sorted(referenced)
+    )
+
+
+def lock_tables(step: Step, prefix: str) -> list[str]:
+    schema = quote_ident(prefix)
+    return [
+        f"LOCK TABLE {schema}.{quote_ident(table)} IN {mode} MODE"
+        for table, mode in table_locks(step.version.number, step.direction)
+    ]
+
+
 def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
+    """The step's statements, first its table locks, last the new marker."""
     schema = quote_ident(prefix)
     version = step.version
     if step.direction == "up":
@@ -91,7 +132,7 @@ def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
             statements = [*statements, drop_created_schema(prefix)]
     if step.target > 0:
         statements = [*statements, write_marker(prefix, step.target)]
-    return statements
+    return [*lock_tables(step, prefix), *statements]
 
 
 def assert_marker(prefix: str, expected: int) -> str:
@@ -109,11 +150,28 @@ BEGIN
     LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
     LEFT JOIN pg_catalog.pg_class AS c
            ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p');
-  IF found IS DISTINCT FROM '{int(expected)}' THEN
+  -- a number, as the live runner reads it ('015' is 15)
+  IF found !~ '^[0-9]{{1,9}}$' OR found::integer <> {int(expected)} THEN
     RAISE EXCEPTION {quote_literal(message)}, found;
   END IF;
 END"""
     )
+
+
+# Each step commits, so the script must not run inside a transaction (psql
+# --single-transaction, or a BEGIN before it): that would make it look
+# all-or-nothing while its COMMITs end the outer transaction half-way. A
+# statement that starts its own transaction starts it when the statement does.
+REFUSE_OUTER_TRANSACTION = do_block(
+    """
+BEGIN
+  IF pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp() THEN
+    RAISE EXCEPTION USING ERRCODE = 'active_sql_transaction',
+      MESSAGE = 'phoenix_kit: this script commits each step and cannot run inside a transaction',
+      HINT = 'Run it with psql -f, without --single-transaction and without a BEGIN before it.';
+  END IF;
+END"""
+)
 
 
 def export(from_version: int, to_version: int, prefix: str, create_schema: bool) -> str:
@@ -121,11 +179,20 @@ def export(from_version: int, to_version: int, prefix: str, create_schema: bool)
     steps = plan(from_version, to_version)
     lines = [
         f"-- phoenix_kit: prefix {quote_ident(prefix)} from version {from_version} to {to_version}.",
-        "-- One transaction per step; each step checks the marker first.",
-        "-- Apply with: psql -v ON_ERROR_STOP=1 -f <this file>",
+        "-- One transaction per step (READ COMMITTED, search_path pinned); each step checks the marker first.",
+        "-- Apply with: psql -f <this file>  (it stops at the first error; not with --single-transaction)",
+        "\\set ON_ERROR_STOP on",
+        f"{REFUSE_OUTER_TRANSACTION};",
     ]
     for step in steps:
-        lines += ["", f"-- {step.describe()}", "BEGIN;", f"{acquire_statement(prefix)};", f"{assert_marker(prefix, step.source)};"]
+        lines += [
+            "",
+            f"-- {step.describe()}",
+            "BEGIN ISOLATION LEVEL READ COMMITTED;",
+            f"{PIN_SEARCH_PATH};",
+            f"{acquire_statement(prefix)};",
+            f"{assert_marker(prefix, step.source)};",
+        ]
         lines += [f"{statement};" for statement in step_statements(step, prefix, create_schema)]
         lines.append("COMMIT;")
     return "\n".join(lines) + "\n"

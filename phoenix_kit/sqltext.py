@@ -26,3 +26,14 @@ def do_block(body: str) -> str:
     while (tag := f"$phoenix_kit{n or ''}$") in body:
         n += 1
     return f"DO {tag}\n{body.strip()}\n{tag}"
+
+
+# Every step runs with this search_path, so no function, operator, type or cast
+# it names can resolve to an object another role planted in a schema of the
+# caller's path (CVE-2018-1058); pg_temp last, so it never shadows pg_catalog.
+SAFE_SEARCH_PATH = "pg_catalog, pg_temp"
+
+
+def set_local(name: str, value: str) -> str:
+    """The statement setting ``name`` for the rest of the transaction (or savepoint)."""
+    return f"SELECT pg_catalog.set_config({quote_literal(name)}, {quote_literal(value)}, true)"

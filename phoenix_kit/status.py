@@ -11,34 +11,54 @@ from dataclasses import dataclass
 
 from .db import Database, connect
 from .errors import MarkerError
-from .marker import PrefixState, read_state
+from .marker import OUR_TABLES, PrefixState
+from .trust import ACTING, foreign_install_error, untrusted_owner
 from .plan import Step, latest_version, plan
 
-# Every schema holding a ``phoenix_kit`` version table, with its marker: one
-# catalog query whatever the number of installs.
-INSTALLS_QUERY = """
-SELECT n.nspname, true, true, pg_catalog.obj_description(c.oid, 'pg_class')
+# The columns every listing reads for a schema ``n`` and its version table
+# ``c``: enough to report a marker, check it against the tables it claims and
+# see who owns the install, in one query whatever the number of installs.
+_COLUMNS = f"""pg_catalog.obj_description(c.oid, 'pg_class'),
+       ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r
+              WHERE r.relnamespace OPERATOR(pg_catalog.=) n.oid
+                AND r.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p,i,I}}'::pg_catalog."char"[])),
+       {untrusted_owner("n")}"""
+
+# Every schema holding a ``phoenix_kit`` version table. Temporary schemas
+# (any session can create a table named phoenix_kit there) are never installs.
+INSTALLS_QUERY = f"""{ACTING}
+SELECT n.nspname, true, true, {_COLUMNS}
 FROM pg_catalog.pg_class AS c
-JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
+JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])
+  AND NOT pg_catalog.pg_is_other_temp_schema(n.oid) AND n.oid OPERATOR(pg_catalog.<>) pg_catalog.pg_my_temp_schema()
 ORDER BY n.nspname
 """
 
 # The same for the named prefixes, installed or not, in the order given.
-NAMED_QUERY = """
-SELECT wanted.nspname, n.oid IS NOT NULL, c.oid IS NOT NULL, pg_catalog.obj_description(c.oid, 'pg_class')
-FROM pg_catalog.unnest(%s::pg_catalog.name[]) WITH ORDINALITY AS wanted(nspname, position)
-LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = wanted.nspname
+NAMED_QUERY = f"""{ACTING}
+SELECT wanted.nspname, n.oid IS NOT NULL, c.oid IS NOT NULL, {_COLUMNS}
+FROM pg_catalog.unnest(%(prefixes)s::pg_catalog.name[]) WITH ORDINALITY AS wanted(nspname, position)
+LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
 LEFT JOIN pg_catalog.pg_class AS c
-       ON c.relnamespace = n.oid AND c.relname = 'phoenix_kit' AND c.relkind IN ('r', 'p')
+       ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
+      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])
 ORDER BY wanted.position
 """
 
 
 def states(db: Database, prefixes: list[str] | None) -> list[PrefixState]:
     """The catalog facts of ``prefixes`` (None: every install), in one query."""
-    rows = db.fetchall(INSTALLS_QUERY) if prefixes is None else db.fetchall(NAMED_QUERY, [prefixes])
-    return [PrefixState(prefix, schema, table, comment) for prefix, schema, table, comment in rows]
+    tables = sorted(OUR_TABLES)
+    if prefixes is None:
+        rows = db.fetchall(INSTALLS_QUERY, {"tables": tables})
+    else:
+        rows = db.fetchall(NAMED_QUERY, {"tables": tables, "prefixes": prefixes})
+    return [
+        PrefixState(prefix, schema, table, comment, frozenset(relations or ()), owner)
+        for prefix, schema, table, comment, relations, owner in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,7 @@ class Status:
 
 
 def from_state(state: PrefixState) -> Status:
+    """What ``state`` says; a marker its catalog contradicts, or a foreign owner, is a problem."""
     latest, exists = latest_version(), state.schema_exists
     try:
         version = state.version
@@ -81,14 +102,19 @@ def from_state(state: PrefixState) -> Status:
         return Status(state.prefix, None, str(exc), latest, exists)
     try:
         state.version_for_change()
+        if state.relations is not None:
+            state.check_catalog(set(state.relations))
     except MarkerError as exc:
         return Status(state.prefix, version, str(exc), latest, exists)
+    if state.untrusted_owner is not None:
+        return Status(state.prefix, version, str(foreign_install_error(state.prefix, state.untrusted_owner)), latest, exists)
     return Status(state.prefix, version, None, latest, exists)
 
 
 def prefix_status(prefix: str, using: object = "default") -> Status:
-    """The status of one (validated) prefix."""
-    return from_state(read_state(connect(using), prefix))
+    """The status of one (validated) prefix, its marker checked against its tables."""
+    (state,) = states(connect(using), [prefix])
+    return from_state(state)
 
 
 def installed(using: object = "default") -> list[Status]:

@@ -68,7 +68,7 @@ def test_script_with_create_schema_false_needs_the_schema(conn: psycopg.Connecti
 
 def test_script_is_one_transaction_per_step_with_lock_and_marker() -> None:
     script = pk.sql(3, 5, prefix="auth")
-    assert script.count("BEGIN;") == 2 and script.count("COMMIT;") == 2
+    assert script.count("BEGIN ISOLATION LEVEL READ COMMITTED;") == 2 and script.count("COMMIT;") == 2
     assert script.count("pg_advisory_xact_lock") == 2
     assert """COMMENT ON TABLE "auth"."phoenix_kit" IS '4';""" in script
     assert """COMMENT ON TABLE "auth"."phoenix_kit" IS '5';""" in script

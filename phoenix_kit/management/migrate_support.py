@@ -158,10 +158,12 @@ class FanOutSummary:
     failed: int = 0
     ok: int = 0
     current: int = 0
+    skipped: int = 0
     watched_version: int | None = None  # where the watched (configured) prefix ended
 
     def line(self) -> str:
-        return f"{self.total} prefixes: {self.ok} migrated, {self.current} already current, {self.failed} failed."
+        skipped = f"{self.skipped} skipped (not owned by roles the migrating role acts for), " if self.skipped else ""
+        return f"{self.total} prefixes: {self.ok} migrated, {self.current} already current, {skipped}{self.failed} failed."
 
 
 def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixResult], *, watch: object) -> FanOutSummary:
@@ -172,6 +174,9 @@ def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixRes
         if result.outcome == "failed":
             summary.failed += 1
             out.write(f"  {result.prefix}: failed: {result.detail}", style.ERROR)
+        elif result.outcome == "skipped":
+            summary.skipped += 1
+            out.write(f"  {result.prefix}: skipped: {result.detail}", style.WARNING)
         else:
             summary.ok += result.outcome == "ok"
             summary.current += result.outcome == "already current"

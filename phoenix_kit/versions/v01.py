@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from phoenix_kit.sqltext import do_block, quote_literal
+from phoenix_kit.trust import CITEXT_FIX, UNSAFE_SQLSTATE, citext_owner_problem
 from phoenix_kit.versions._base import Loss
 
 DESCRIPTION: str = "users, tokens and roles"
@@ -18,11 +19,21 @@ DOWN_LOSES: tuple[Loss, ...] = (
 def up(schema: str) -> list[str]:
     return [
         # citext is database-wide: install it (in public) only when absent, so
-        # roles without CREATE on the database pass once it exists.
+        # roles without CREATE on the database pass once it exists; refuse one
+        # that a role we cannot trust controls (phoenix_kit.trust), before any change.
         do_block(
+            "DECLARE\n"
+            "  problem text;\n"
             "BEGIN\n"
-            "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citext') THEN\n"
+            "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension\n"
+            "                 WHERE extname OPERATOR(pg_catalog.=) 'citext'::pg_catalog.name) THEN\n"
             '    CREATE EXTENSION citext SCHEMA "public";\n'
+            "  END IF;\n"
+            f"  problem := {citext_owner_problem()};\n"
+            "  IF problem IS NOT NULL THEN\n"
+            f"    RAISE EXCEPTION USING ERRCODE = {quote_literal(UNSAFE_SQLSTATE)},\n"
+            "      MESSAGE = 'the citext extension ' OPERATOR(pg_catalog.||) problem OPERATOR(pg_catalog.||) "
+            f"{quote_literal(': ' + CITEXT_FIX + '.')};\n"
             "  END IF;\n"
             "END;"
         ),
@@ -38,8 +49,8 @@ def up(schema: str) -> list[str]:
             "BEGIN\n"
             "  SELECT n.nspname INTO STRICT citext_schema\n"
             "    FROM pg_catalog.pg_extension e\n"
-            "    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace\n"
-            "   WHERE e.extname = 'citext';\n"
+            "    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace\n"
+            "   WHERE e.extname OPERATOR(pg_catalog.=) 'citext'::pg_catalog.name;\n"
             "  EXECUTE "
             + quote_literal(f'CREATE TABLE {schema}."phoenix_kit_users" ("id" bigserial, "email" ')
             + "\n    || quote_ident(citext_schema) || "

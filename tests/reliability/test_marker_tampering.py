@@ -6,7 +6,8 @@ really at the latest version, every moving entry point must refuse with the
 repair (``--mark``) in its message and drop nothing, and
 ``manage.py phoenixkit_migrate --mark N`` must then recover the install as it
 was. That includes a marker that *understates* the install (5 on a prefix at
-16), which looks valid and which ``up``/``down`` would otherwise act on.
+16), which looks valid and which ``up``/``down`` would otherwise act on, and
+which they refuse even when they would have nothing to do.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def test_a_tampered_marker_is_refused_and_mark_recovers(
 
     version = _readable(comment)
     for name, (move, no_op) in _moves(prefix).items():
-        if version is not None and version <= LATEST and no_op(version):
+        if version is not None and version <= LATEST and no_op(version) and name == "ensure_current":
             # Nothing to do: one cheap marker read, no catalog check, nothing changed.
+            # up and down check the catalog even then, so they refuse below.
             assert move() == version
         else:
             with pytest.raises(pk.MarkerError, match=f"phoenixkit_migrate --prefix {prefix} --mark N"):
