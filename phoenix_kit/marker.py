@@ -158,6 +158,13 @@ class PrefixState:
         )
 
 
+def relations_array(namespace: str) -> str:
+    """SQL: the names of the tables and indexes in schema ``namespace`` (a ``pg_namespace`` alias)."""
+    return f"""ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r
+              WHERE r.relnamespace OPERATOR(pg_catalog.=) {namespace}.oid
+                AND r.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p,i,I}}'::pg_catalog."char"[]))"""
+
+
 def read_state(db: Database, prefix: str) -> PrefixState:
     """The marker and its context, in one cheap catalog query.
 

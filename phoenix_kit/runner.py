@@ -40,7 +40,7 @@ from .errors import (
     UnsafeDatabaseError,
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
-from .marker import OUR_TABLES, PrefixState, read_state, write_marker
+from .marker import OUR_TABLES, PrefixState, read_state, relations_array, write_marker
 from .plan import Step, get_step
 from .script import PIN_SEARCH_PATH, step_statements
 from .sqltext import quote_ident, set_local
@@ -69,9 +69,7 @@ _WAIT_ENDED = frozenset({"55P03", "57014"})
 # tables and indexes (for the catalog check), a role we do not act for that
 # owns the install, and the session settings steps restore or depend on.
 RUN_QUERY = f"""{ACTING}
-SELECT ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r
-              WHERE r.relnamespace OPERATOR(pg_catalog.=) n.oid
-                AND r.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p,i,I}}'::pg_catalog."char"[])),
+SELECT {relations_array("n")},
        {untrusted_owner("n")},
        pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('search_path'),
        pg_catalog.current_setting('transaction_isolation')

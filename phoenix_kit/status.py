@@ -11,18 +11,14 @@ from dataclasses import dataclass
 
 from .db import Database, connect
 from .errors import MarkerError
-from .marker import OUR_TABLES, PrefixState
+from .marker import OUR_TABLES, PrefixState, relations_array
 from .trust import ACTING, foreign_install_error, untrusted_owner
 from .plan import Step, latest_version, plan
 
 # The columns every listing reads for a schema ``n`` and its version table
 # ``c``: enough to report a marker, check it against the tables it claims and
 # see who owns the install, in one query whatever the number of installs.
-_COLUMNS = f"""pg_catalog.obj_description(c.oid, 'pg_class'),
-       ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r
-              WHERE r.relnamespace OPERATOR(pg_catalog.=) n.oid
-                AND r.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p,i,I}}'::pg_catalog."char"[])),
-       {untrusted_owner("n")}"""
+_COLUMNS = f"""pg_catalog.obj_description(c.oid, 'pg_class'), {relations_array("n")}, {untrusted_owner("n")}"""
 
 # Every schema holding a ``phoenix_kit`` version table. Temporary schemas
 # (any session can create a table named phoenix_kit there) are never installs.
