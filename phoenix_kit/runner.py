@@ -148,14 +148,14 @@ class Runner:
                 return current
 
     def _check_run(self, state: PrefixState | None) -> _Session:
-        """Refuse a catalog that contradicts ``state``'s marker (if given), a foreign install, a stricter isolation."""
+        """Refuse a foreign install, a catalog that contradicts ``state``'s marker (if given), a stricter isolation."""
         ((relations, owner, lock_timeout, search_path, isolation),) = self.db.fetchall(
             RUN_QUERY, {"prefix": self.prefix, "tables": sorted(OUR_TABLES)}
         )
+        if owner is not None:  # first: a foreign install's catalog is its owner's to explain
+            raise foreign_install_error(self.prefix, owner)
         if state is not None:
             state.check_catalog(set(relations or ()))
-        if owner is not None:
-            raise foreign_install_error(self.prefix, owner)
         callers = self._callers_transaction
         if callers and isolation != "read committed":
             raise IsolationError(

@@ -96,14 +96,14 @@ def from_state(state: PrefixState) -> Status:
         version = state.version
     except MarkerError as exc:
         return Status(state.prefix, None, str(exc), latest, exists)
+    if state.untrusted_owner is not None:
+        return Status(state.prefix, version, str(foreign_install_error(state.prefix, state.untrusted_owner)), latest, exists)
     try:
         state.version_for_change()
         if state.relations is not None:
             state.check_catalog(set(state.relations))
     except MarkerError as exc:
         return Status(state.prefix, version, str(exc), latest, exists)
-    if state.untrusted_owner is not None:
-        return Status(state.prefix, version, str(foreign_install_error(state.prefix, state.untrusted_owner)), latest, exists)
     return Status(state.prefix, version, None, latest, exists)
 
 
