@@ -325,6 +325,11 @@ class Tally:
         self.note(label, error=result if isinstance(result, BaseException) else None)
         return result
 
+    def aside(self, action: Callable[[], object]) -> None:
+        """Run a set-up step whose calls are another test's business: they are not reported."""
+        action()
+        self._rows, self._attempts = len(self.attacker.calls()), self.attacker.attempts()
+
     def report(self) -> str:
         """One line per path that ran something of the attacker's (or failed)."""
         lines = ["the attacker's objects ran (or a path failed with them planted):"]
