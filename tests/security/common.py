@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -105,14 +104,11 @@ class Attacker:
 
     def attempts(self) -> int:
         """How many calls ran, committed or not."""
-        query = sql.SQL("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}").format(ident(self.schema, "attempts"))
-        return int(self.admin.execute(query).fetchone()[0])
+        query = sql.SQL("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}")
+        return int(self.admin.execute(query.format(ident(self.schema, "attempts"))).fetchone()[0])
 
     def is_superuser(self) -> bool:
         return bool(self.admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [self.name]).fetchone()[0])
-
-    def execute(self, statement: str | sql.Composable, params: Any = None) -> None:
-        self.conn.execute(statement if isinstance(statement, sql.Composable) else sql.SQL(statement), params)  # type: ignore[arg-type]
 
     def plant(self, schema: str, *, citext: str | None = None) -> list[str]:
         """Plant the matrix in ``schema`` (which the attacker may create in); returns what was planted.
@@ -352,7 +348,7 @@ class Tally:
         if tries > len(new):
             entry["ran in rolled-back transactions"] = tries - len(new)
         if error is not None:
-            entry["error"] = " ".join(str(error).split())[:300] if isinstance(error, str) else f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+            entry["error"] = error if isinstance(error, str) else described(error)
         if entry:
             self.found.setdefault(label, {}).update(entry)
 
@@ -405,27 +401,13 @@ def psql(
         env["PGOPTIONS"] = options
     if application_name:
         env["PGAPPNAME"] = application_name
-    command = [str(embedded.psql_path()), "-X", "-q", *(["-v", "ON_ERROR_STOP=1"] if on_error_stop else []), *extra, "-d", conninfo]
+    stop = ["-v", "ON_ERROR_STOP=1"] if on_error_stop else []
+    command = [str(embedded.psql_path()), "-X", "-q", *stop, *extra, "-d", conninfo]
     if file is not None:
         with open(file, "w") as handle:
             handle.write(script)
         return subprocess.run([*command, "-f", file], capture_output=True, text=True, check=False, env=env)
     return subprocess.run(command, input=script, capture_output=True, text=True, check=False, env=env)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll a server-side condition (a backend waiting on a lock); the condition is the synchronisation."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting until {what}")
-        time.sleep(0.005)
-
-
-def waiting_on_lock(observer: psycopg.Connection[Any], pid: int) -> bool:
-    """Whether backend ``pid`` is blocked on a heavyweight lock (table or advisory)."""
-    row = observer.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
-    return row is not None and row[0] == "Lock"
 
 
 def pid_of(observer: psycopg.Connection[Any], application_name: str) -> int | None:

@@ -31,9 +31,8 @@ from tests.security.common import (
     pid_of,
     psql,
     unique,
-    wait_until,
-    waiting_on_lock,
 )
+from tests.reliability.common import wait_until, waiting_on_lock
 
 LATEST = pk.latest_version()
 

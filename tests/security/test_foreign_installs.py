@@ -57,7 +57,6 @@ class Fleet:
 
 def _fake_install(evil: Attacker, schema: str) -> None:
     s = f'"{schema}"'
-    trap = evil.recorder
     for statement in [
         f"CREATE SCHEMA {s}",
         f'CREATE TABLE {s}."phoenix_kit" ("id" serial, "version" integer NOT NULL, '
@@ -73,7 +72,7 @@ def _fake_install(evil: Attacker, schema: str) -> None:
         f"VALUES ('victim@example.com', 'x', now(), now())",
         f"CREATE FUNCTION {s}.trap() RETURNS trigger LANGUAGE plpgsql AS $trap$\n"
         f"BEGIN\n"
-        f"  PERFORM {trap}(pg_catalog.concat('trigger ', TG_LEVEL, ' ', TG_OP, ' on ', TG_TABLE_NAME), "
+        f"  PERFORM {evil.recorder}(pg_catalog.concat('trigger ', TG_LEVEL, ' ', TG_OP, ' on ', TG_TABLE_NAME), "
         f"pg_catalog.concat('{evil.name}.trap_', TG_LEVEL, '_', TG_OP));\n"
         f"  IF TG_LEVEL OPERATOR(pg_catalog.=) 'ROW' THEN RETURN NEW; END IF;\n"
         f"  RETURN NULL;\n"
@@ -134,7 +133,8 @@ def test_the_command_with_all_prefixes_does_not_migrate_a_foreign_install(fleet:
     assert not problems, "\n".join(problems)
     assert fleet.marker("ours") == "16"
     line = next((line for line in output.splitlines() if fleet.fake in line), "")
-    assert "skipped" in line and fleet.evil.name in line, output
+    assert "skipped" in line, output
+    assert fleet.evil.name in output.replace(fleet.fake, ""), f"the owner is not named: {output}"
 
 
 @contextmanager

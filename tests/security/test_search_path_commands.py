@@ -1,11 +1,13 @@
 """search_path shadowing through the Django commands (issue 9, item 1): --status, --check, --plan, moves, sqlmigrate.
 
-Only the default search_path places (``"$user"`` and ``public``): on those,
-pg_catalog comes first, so Django's own queries (connection set-up,
-django_migrations) resolve exactly and whatever runs is phoenix_kit's. The
-prefix is not the configured one, so the command keeps no records in
-django_migrations. sqlmigrate's SQL is applied with psql by the superuser, as a
-DBA handed that SQL would.
+Django's connection keeps the server's default search_path: on it pg_catalog
+comes first, so Django's own queries (connection set-up, the migration loader)
+resolve exactly and whatever planted runs is phoenix_kit's; the prefix is not
+the configured one, so the command keeps no records in django_migrations. (With
+a hostile path Django's own unqualified ``set_config`` would be the attacker's:
+not phoenix_kit's to fix.) sqlmigrate's SQL is applied with psql by the
+superuser in the place's session, hostile path included, as a DBA handed that
+SQL would.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from phoenix_kit.records import migration_names
 from tests.security.common import Planted, Tally, command, django_alias, seed_users, write_tokens
 
 
-@pytest.mark.parametrize("planted", ["user schema", "public"], indirect=True)
 def test_the_commands_run_nothing_planted(planted: Planted, django_db_blocker: Any, settings: Any) -> None:
     """Status, check, plan (which counts losses), moves and sqlmigrate's SQL run nothing of the attacker's."""
     admin = planted.admin
