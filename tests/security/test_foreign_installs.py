@@ -56,6 +56,7 @@ class Fleet:
 
 
 def _fake_install(evil: Attacker, schema: str) -> None:
+    """As the attacker: a V07-looking install in ``schema``, one user, and the triggers that record their calls."""
     s = f'"{schema}"'
     for statement in [
         f"CREATE SCHEMA {s}",

@@ -24,7 +24,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
