@@ -338,4 +338,8 @@ def _server_message(error: psycopg.Error) -> str:
 def _session_ended(error: psycopg.Error) -> bool:
     """The session is gone: the server ended it (admin shutdown, idle timeout) or the link broke."""
     state = error.sqlstate or ""
-    return isinstance(error, psycopg.OperationalError) and (state[:2] == "08" or state[:3] == "57P" or state in ("25P03", ""))
+    # connection_exception, operator_intervention (shutdown, terminate),
+    # idle_in_transaction_session_timeout, transaction_timeout; no SQLSTATE: the link broke.
+    if state[:2] == "08" or state[:3] == "57P" or state in ("25P03", "25P04"):
+        return True
+    return not state and isinstance(error, psycopg.OperationalError)

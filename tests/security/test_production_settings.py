@@ -27,13 +27,14 @@ def test_a_short_statement_timeout_still_gives_lock_timeout_error(
     """statement_timeout 300ms, lock_timeout=1 and the prefix's lock held: LockTimeoutError with the holder's pid."""
     pk.up(version=5, prefix=prefix, using=conn, log=False)
     with connect(shared_conninfo) as holder, connect(shared_conninfo, options="-c statement_timeout=300ms") as migrator:
+        holder_pid = holder.info.backend_pid
         holder.execute("BEGIN")
         holder.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(prefix)])
         result = outcome(lambda: pk.up(prefix=prefix, using=migrator, log=False, lock_timeout=1))
         holder.execute("ROLLBACK")
 
     assert isinstance(result, pk.LockTimeoutError), f"expected LockTimeoutError, got {described(result)}"
-    assert result.holder_pid == holder.info.backend_pid
+    assert result.holder_pid == holder_pid
     assert pk.migrated_version(prefix, using=conn) == 5
 
 
@@ -44,6 +45,7 @@ def test_the_command_says_so_in_one_line(
     settings.PHOENIX_KIT_LOCK_TIMEOUT = 1
     pk.up(version=5, prefix=prefix, using=conn, log=False)
     with connect(shared_conninfo) as holder:
+        holder_pid = holder.info.backend_pid
         holder.execute("BEGIN")
         holder.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(prefix)])
         with django_db_blocker.unblock(), django_alias(shared_conninfo, options="-c statement_timeout=300ms") as alias:
@@ -52,7 +54,7 @@ def test_the_command_says_so_in_one_line(
 
     assert isinstance(result, CommandError), f"expected CommandError, got {described(result)}"
     assert "\n" not in str(result).strip(), str(result)
-    assert str(holder.info.backend_pid) in str(result), str(result)
+    assert str(holder_pid) in str(result), str(result)
 
 
 class SlowWriter:
