@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from .errors import (
     ConcurrentMigrationError,
+    ConnectionLostError,
+    IsolationError,
     LockTimeoutError,
     MarkerError,
     PhoenixKitError,
     SchemaMissingError,
     StepFailedError,
+    TablesLockedError,
+    UnsafeDatabaseError,
 )
 from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
 
 __all__ = [
     "ConcurrentMigrationError",
+    "ConnectionLostError",
+    "IsolationError",
     "LockTimeoutError",
     "MarkerError",
     "PhoenixKitError",
     "SchemaMissingError",
     "StepFailedError",
+    "TablesLockedError",
+    "UnsafeDatabaseError",
     "down",
     "ensure_current",
     "latest_version",

@@ -28,16 +28,15 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="phoenix_kit.E001",
             )
         )
-    try:
-        conf.lock_timeout()
-    except ValueError as exc:
-        errors.append(
-            Error(
-                str(exc),
-                hint="Set PHOENIX_KIT_LOCK_TIMEOUT to the seconds to wait for another migrator, e.g. 60.",
-                id="phoenix_kit.E002",
-            )
-        )
+    timeouts = (
+        (conf.lock_timeout, "PHOENIX_KIT_LOCK_TIMEOUT to the seconds a step may wait for its locks, e.g. 60", "E002"),
+        (conf.ddl_lock_timeout, "PHOENIX_KIT_DDL_LOCK_TIMEOUT to the seconds one lock attempt may wait, e.g. 0.1", "E003"),
+    )
+    for read, hint, code in timeouts:
+        try:
+            read()
+        except ValueError as exc:
+            errors.append(Error(str(exc), hint=f"Set {hint}.", id=f"phoenix_kit.{code}"))
     return errors
 
 

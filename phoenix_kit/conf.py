@@ -1,7 +1,10 @@
 """phoenix_kit's settings, read from Django settings at call time.
 
-``PHOENIX_KIT_PREFIX`` (default ``"public"``) and ``PHOENIX_KIT_LOCK_TIMEOUT``
-(seconds, default 60). Without configured Django settings (scripts using a
+``PHOENIX_KIT_PREFIX`` (default ``"public"``), ``PHOENIX_KIT_LOCK_TIMEOUT``
+(seconds, default 60: how long a step may wait for its locks in all) and
+``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` (seconds, default 0.1: how long one attempt
+may wait for a table lock, so application queries queued behind it wait no
+longer). Without configured Django settings (scripts using a
 bare psycopg connection) the defaults apply.
 """
 
@@ -12,6 +15,7 @@ from .prefix import validate_prefix
 
 DEFAULT_PREFIX = "public"
 DEFAULT_LOCK_TIMEOUT = 60.0
+DEFAULT_DDL_LOCK_TIMEOUT = 0.1
 
 
 def _setting(name: str, default: object) -> object:
@@ -40,9 +44,17 @@ def valid_prefix() -> str:
 
 def lock_timeout(value: object = None) -> float:
     """``value`` if given, else the setting; either way a positive number of seconds."""
-    name = "PHOENIX_KIT_LOCK_TIMEOUT" if value is None else "lock_timeout"
     if value is None:
-        value = _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+        return _seconds("PHOENIX_KIT_LOCK_TIMEOUT", _setting("PHOENIX_KIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    return _seconds("lock_timeout", value)
+
+
+def ddl_lock_timeout() -> float:
+    """The setting ``PHOENIX_KIT_DDL_LOCK_TIMEOUT``: a positive number of seconds."""
+    return _seconds("PHOENIX_KIT_DDL_LOCK_TIMEOUT", _setting("PHOENIX_KIT_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT))
+
+
+def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     timeout_setting(float(value))  # finite and within what the server accepts

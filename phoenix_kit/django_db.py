@@ -49,7 +49,7 @@ class DjangoDatabase:
     def server_transaction_started(self) -> bool:
         """False inside an ``atomic()`` block that has sent nothing yet (Django begins lazily)."""
         self.connection.ensure_connection()
-        return self.connection.connection.info.transaction_status != TransactionStatus.IDLE
+        return bool(self.connection.connection.info.transaction_status != TransactionStatus.IDLE)
 
     def close(self) -> None:
         # Django connections are per thread: this closes only the calling thread's.

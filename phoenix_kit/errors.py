@@ -7,6 +7,8 @@ state raises a subclass of :class:`PhoenixKitError`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PhoenixKitError(Exception):
     """Base class for errors about a database's PhoenixKit install."""
@@ -38,6 +40,17 @@ class LockTimeoutError(PhoenixKitError):
     def __init__(self, message: str, holder_pid: int | None) -> None:
         super().__init__(message)
         self.holder_pid = holder_pid
+
+
+class TablesLockedError(LockTimeoutError):
+    """A step's tables stayed locked by other sessions for longer than the time-out; the prefix is unchanged.
+
+    ``blockers`` lists them (``phoenix_kit.blocking.Blocker``); ``holder_pid`` is the first one's pid.
+    """
+
+    def __init__(self, message: str, holder_pid: int | None, blockers: Sequence[object]) -> None:
+        super().__init__(message, holder_pid)
+        self.blockers = list(blockers)
 
 
 class ConcurrentMigrationError(PhoenixKitError):

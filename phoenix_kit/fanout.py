@@ -30,6 +30,10 @@ from .trust import foreign_install_error
 # ``trust``): reported, never migrated.
 Outcome = Literal["ok", "already current", "skipped", "failed"]
 
+# PHOENIX_KIT_LOCK_TIMEOUT and PHOENIX_KIT_DDL_LOCK_TIMEOUT (or their overrides), read once.
+Timeouts = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class Move:
     """Where a prefix should go, relative to where it is.
@@ -84,12 +88,12 @@ def migrate_prefixes(
     if jobs > 1 and not isinstance(using, str):
         raise ValueError("jobs > 1 needs a Django database alias: each job opens its own connection")
     check_create_schema(create_schema)
-    timeout = conf.lock_timeout(lock_timeout)
-    return _results(move, names, using, jobs, create_schema, timeout)
+    timeouts = (conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout())
+    return _results(move, names, using, jobs, create_schema, timeouts)
 
 
 def _results(
-    move: Move, names: list[str] | None, using: object, jobs: int, create_schema: bool | None, timeout: float
+    move: Move, names: list[str] | None, using: object, jobs: int, create_schema: bool | None, timeouts: Timeouts
 ) -> Iterator[PrefixResult]:
     pending: list[tuple[str, int]] = []
     for state in states(connect(using), names):
@@ -98,7 +102,7 @@ def _results(
             yield result
         else:
             pending.append((state.prefix, current))
-    yield from _run_all(pending, move, using, jobs, create_schema, timeout)
+    yield from _run_all(pending, move, using, jobs, create_schema, timeouts)
 
 
 def _decide(state: PrefixState, move: Move, *, discovered: bool) -> tuple[PrefixResult | None, int]:
@@ -122,12 +126,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _run_all(
-    pending: list[tuple[str, int]], move: Move, using: object, jobs: int, create_schema: bool | None, timeout: float
+    pending: list[tuple[str, int]], move: Move, using: object, jobs: int, create_schema: bool | None, timeouts: Timeouts
 ) -> Iterator[PrefixResult]:
     if jobs == 1 or len(pending) <= 1:
         db = connect(using)
         for prefix, current in pending:
-            yield _run_one(db, prefix, current, move, create_schema, timeout)
+            yield _run_one(db, prefix, current, move, create_schema, timeouts)
         return
     work: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
     results: queue.SimpleQueue[PrefixResult | BaseException] = queue.SimpleQueue()
@@ -141,7 +145,7 @@ def _run_all(
         db = connect(using)  # a Django alias: this thread's own connection
         try:
             while (item := work.get()) is not None:
-                results.put(_run_one(db, *item, move, create_schema, timeout))
+                results.put(_run_one(db, *item, move, create_schema, timeouts))
         except BaseException as exc:  # reach the caller instead of dying silently
             results.put(exc)
         finally:
@@ -160,9 +164,9 @@ def _run_all(
 
 
 def _run_one(
-    db: Database, prefix: str, current: int, move: Move, create_schema: bool | None, timeout: float
+    db: Database, prefix: str, current: int, move: Move, create_schema: bool | None, timeouts: Timeouts
 ) -> PrefixResult:
-    runner = Runner(db, prefix, timeout)
+    runner = Runner(db, prefix, *timeouts)
     target = move.target(current)
     create = creates_schema(create_schema, prefix)
     try:

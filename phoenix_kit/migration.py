@@ -131,4 +131,4 @@ def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) ->
     writer: Writer | None = sys.stdout if log is True else (log or None)
     if writer is not None and not callable(getattr(writer, "write", None)):
         raise TypeError(f"log must be True, False, None or a writable text stream, got {log!r}")
-    return Runner(connect(using), prefix, timeout, writer)
+    return Runner(connect(using), prefix, timeout, conf.ddl_lock_timeout(), writer)

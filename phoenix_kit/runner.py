@@ -9,6 +9,8 @@ A run is a short list of phases:
 3. each step in its own transaction (a savepoint inside the caller's): pin the
    search_path, take the prefix's lock, re-read the marker, then in one round
    trip lock the step's tables, run its statements and write the new marker;
+   every lock wait of an attempt is short, and an attempt that times out is
+   rolled back and retried after a pause (``blocking``);
 4. report the step, once its transaction has ended (a blocked stdout must
    never keep locks).
 
@@ -28,6 +30,7 @@ from typing import Callable, Protocol
 
 import psycopg
 
+from .blocking import Retry, describe_all, read_blockers
 from .db import Database, StatementFailed, database_error
 from .errors import (
     ConcurrentMigrationError,
@@ -37,12 +40,13 @@ from .errors import (
     PhoenixKitError,
     SchemaMissingError,
     StepFailedError,
+    TablesLockedError,
     UnsafeDatabaseError,
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
-from .marker import OUR_TABLES, PrefixState, read_state, relations_array, write_marker
+from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_state, relations_array, write_marker
 from .plan import Step, get_step
-from .script import PIN_SEARCH_PATH, step_statements
+from .script import PIN_SEARCH_PATH, step_statements, table_locks
 from .sqltext import quote_ident, set_local
 from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_owner
 
@@ -65,22 +69,28 @@ _CATALOG_MISMATCH = frozenset({"42P07", "42710", "42701", "42P01", "42704", "427
 # lock_not_available (lock_timeout), query_canceled (statement_timeout).
 _WAIT_ENDED = frozenset({"55P03", "57014"})
 
-# What a run checks once before its first step, in one query: the prefix's
-# tables and indexes (for the catalog check), a role we do not act for that
-# owns the install, and the session settings steps restore or depend on.
+# What a run reads once before its first step, in one statement so that it is
+# one snapshot: the marker, the prefix's tables and indexes (for the catalog
+# check), a role we do not act for that owns the install, and the session
+# settings steps restore or depend on.
 RUN_QUERY = f"""{ACTING}
-SELECT {relations_array("n")},
-       {untrusted_owner("n")},
+SELECT {STATE_COLUMNS}, {relations_array("n")}, {untrusted_owner("n")},
        pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('search_path'),
        pg_catalog.current_setting('transaction_isolation')
-FROM (SELECT %(prefix)s::pg_catalog.name AS nspname) AS wanted
-LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
+{STATE_FROM}
 """
 
 
 class _LockWaitTimedOut(Exception):
     def __init__(self, sqlstate: str | None) -> None:
         self.sqlstate = sqlstate
+
+
+class _TablesBusy(Exception):
+    """An attempt of ``step`` timed out waiting for a table lock; it was rolled back."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,8 @@ class Runner:
 
     db: Database
     prefix: str
-    lock_timeout: float
+    lock_timeout: float  # seconds a step may wait for its locks in all
+    ddl_lock_timeout: float  # seconds one attempt may wait for one lock
     log: Writer | None = None
     # Whether this run works inside a transaction the caller opened (set when it starts).
     _callers_transaction: bool = field(default=False, init=False)
@@ -117,8 +128,8 @@ class Runner:
         """
         self._callers_transaction = self.db.transaction_state() == "open"
         with self._connection_kept(None):
-            session = self._check_run(None)
-        with self._connection_kept(None), self._locked(session):
+            _, session = self._check_run(check_marker=False)
+        with self._connection_kept(None), self._locked(session, self.lock_timeout):
             state = read_state(self.db, self.prefix)
             if not state.table_exists:
                 raise PhoenixKitError(
@@ -131,13 +142,12 @@ class Runner:
     def _run(self, direction: int, next_step: NextStep, create_schema: bool, verify: bool) -> int:
         self._callers_transaction = self.db.transaction_state() == "open"
         with self._connection_kept(None):
-            state = read_state(self.db, self.prefix)
-            current = state.version_for_change()
-        if next_step(current) is None and not verify:
-            return current
-        with self._connection_kept(current):
-            # Checked once per run: the re-reads under the lock stay one cheap query each.
-            session = self._check_run(state)
+            if not verify:  # ensure_current: one cheap marker read, and a no-op ends here
+                state = read_state(self.db, self.prefix)
+                if next_step(state.version_for_change()) is None:
+                    return state.version
+            state, session = self._check_run(check_marker=True)
+            current = state.version
             if next_step(current) is None:
                 return current
             if current == 0 and not state.schema_exists and (not create_schema or self.prefix == "public"):
@@ -147,17 +157,23 @@ class Runner:
             if done or next_step(current) is None:  # no need to lock again to learn we are there
                 return current
 
-    def _check_run(self, state: PrefixState | None) -> _Session:
-        """Refuse a foreign install, a catalog that contradicts ``state``'s marker (if given), a stricter isolation."""
-        ((relations, owner, lock_timeout, search_path, isolation),) = self.db.fetchall(
+    def _check_run(self, *, check_marker: bool) -> tuple[PrefixState, _Session]:
+        """Read and check what a run needs once (the re-reads under the lock stay one cheap query each).
+
+        Refuses a foreign install, then (``check_marker``) an unusable marker
+        or one its catalog contradicts, then a caller's transaction stricter
+        than READ COMMITTED.
+        """
+        ((schema, table, comment, relations, owner, lock_timeout, search_path, isolation),) = self.db.fetchall(
             RUN_QUERY, {"prefix": self.prefix, "tables": sorted(OUR_TABLES)}
         )
+        state = PrefixState(self.prefix, schema, table, comment)
         if owner is not None:  # first: a foreign install's catalog is its owner's to explain
             raise foreign_install_error(self.prefix, owner)
-        if state is not None:
+        if check_marker:
+            state.version_for_change()
             state.check_catalog(set(relations or ()))
-        callers = self._callers_transaction
-        if callers and isolation != "read committed":
+        if self._callers_transaction and isolation != "read committed":
             raise IsolationError(
                 f"phoenix_kit steps must run at READ COMMITTED, but the transaction they would join is "
                 f"{isolation.upper()}: its snapshot predates the locks a step takes, so the step would miss "
@@ -165,7 +181,7 @@ class Runner:
                 f"that transaction at READ COMMITTED (with Django: leave OPTIONS['isolation_level'] at its "
                 f"default for the alias you migrate with)."
             )
-        return _Session(lock_timeout, search_path, callers)
+        return state, _Session(lock_timeout, search_path, self._callers_transaction)
 
     def _schema_missing_error(self) -> SchemaMissingError:
         if self.prefix == "public":
@@ -180,14 +196,52 @@ class Runner:
     def _run_one(
         self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session: _Session
     ) -> tuple[int, bool]:
-        """Run the next step under the lock; returns (marker now, whether the goal was already met).
+        """Run the next step under the lock, retrying while its tables are busy.
 
-        ``seen`` is the marker as this run last saw it (``direction`` 1: up, -1: down).
+        Returns (marker now, whether the goal was already met); ``seen`` is the
+        marker as this run last saw it (``direction`` 1: up, -1: down).
         """
         started = time.monotonic()
+        retry = Retry(started + self.lock_timeout)
+        while True:
+            try:
+                return self._attempt(direction, seen, next_step, create_schema, session, retry, started)
+            except _TablesBusy as busy:
+                tables = [table for table, _ in table_locks(busy.step.version.number, busy.step.direction)]
+                blockers = read_blockers(self.db, self.prefix, tables)
+                delay = retry.next_delay()
+                if delay is None:
+                    self._report(busy.step, " FAILED\n")
+                    raise TablesLockedError(
+                        f"phoenix_kit {busy.step.version.label} {busy.step.direction} could not lock its tables on "
+                        f"prefix {self.prefix!r} within {self.lock_timeout:g}s ({retry.attempts} attempts, each "
+                        f"waiting at most {self.ddl_lock_timeout:g}s so that application queries are never queued "
+                        f"behind it for longer); the prefix is unchanged at version {busy.step.source}. Blocking: "
+                        f"{describe_all(blockers)}. End those transactions (or wait for them) and run again; "
+                        f"raise PHOENIX_KIT_LOCK_TIMEOUT to keep retrying longer.",
+                        blockers[0].pid if blockers else None,
+                        blockers,
+                    ) from None
+                if retry.attempts == 1:
+                    self._say(
+                        f"  {busy.step.describe()}: waiting for its table locks, held by {describe_all(blockers)}; "
+                        f"retrying for up to {max(retry.remaining(), 0):.0f}s\n"
+                    )
+                time.sleep(delay)
+
+    def _attempt(
+        self,
+        direction: int,
+        seen: int,
+        next_step: NextStep,
+        create_schema: bool,
+        session: _Session,
+        retry: Retry,
+        started: float,
+    ) -> tuple[int, bool]:
         step = None
         try:
-            with self._connection_kept(seen), self._locked(session):
+            with self._connection_kept(seen), self._locked(session, retry.remaining()):
                 current = read_state(self.db, self.prefix).version_for_change()
                 if (current - seen) * direction < 0:
                     raise self._moved_back_error(direction, seen, current)
@@ -196,6 +250,8 @@ class Runner:
                     self.db.execute_batch(self._restore(session))
                     return current, True
                 self._execute_step(step, create_schema, session)
+        except _TablesBusy:
+            raise
         except BaseException:
             if step is not None:
                 self._report(step, " FAILED\n")
@@ -209,6 +265,8 @@ class Runner:
         try:
             self.db.execute_batch([*statements, *self._restore(session)])
         except StatementFailed as failed:
+            if failed.error.sqlstate == "55P03":  # lock_not_available: this attempt waited long enough
+                raise _TablesBusy(step) from failed.error
             if failed.error.sqlstate == UNSAFE_SQLSTATE:
                 raise UnsafeDatabaseError(
                     f"phoenix_kit {step.version.label} refused prefix {self.prefix!r}: "
@@ -219,20 +277,22 @@ class Runner:
             raise self._step_failed(step, statements[failed.index], failed.error) from failed.error
 
     @contextmanager
-    def _locked(self, session: _Session) -> Iterator[None]:
-        """A transaction (savepoint in the caller's) with a safe search_path, holding the prefix's lock."""
+    def _locked(self, session: _Session, remaining: float) -> Iterator[None]:
+        """A transaction (savepoint in the caller's) with a safe search_path, holding the prefix's lock.
+
+        The wait for our lock is bounded by what is left of ``remaining``
+        seconds; every lock the step then waits for, by the short DDL bound.
+        """
         # A snapshot taken before the lock is granted would hide the marker the
         # previous holder committed: READ COMMITTED when we open the transaction.
         isolation = [] if session.callers_transaction else ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED"]
-        # The bound applies to the wait for our lock only; the step's own
-        # statements run under the session's lock_timeout again. One message:
-        # every value in it is ours (a timeout string, an integer key).
+        # One message: every value in it is ours (timeout strings, an integer key).
         prelude = [
             *isolation,
             PIN_SEARCH_PATH,
-            set_lock_timeout(timeout_setting(self.lock_timeout)),
+            set_lock_timeout(timeout_setting(max(remaining, 0.001))),
             acquire_statement(self.prefix),
-            set_lock_timeout(session.lock_timeout),
+            set_lock_timeout(timeout_setting(self.ddl_lock_timeout)),
         ]
         waited = time.monotonic()
         try:
@@ -250,7 +310,9 @@ class Runner:
 
     def _restore(self, session: _Session) -> list[str]:
         """Inside the caller's transaction our SET LOCALs would outlive the savepoint: undo them."""
-        return [set_local("search_path", session.search_path)] if session.callers_transaction else []
+        if not session.callers_transaction:
+            return []
+        return [set_local("search_path", session.search_path), set_lock_timeout(session.lock_timeout)]
 
     @contextmanager
     def _connection_kept(self, committed: int | None) -> Iterator[None]:
@@ -325,9 +387,12 @@ class Runner:
         )
 
     def _report(self, step: Step, outcome: str) -> None:
+        self._say(f"  {step.describe()}...", outcome)
+
+    def _say(self, *parts: str) -> None:
         if self.log is not None:
-            self.log.write(f"  {step.describe()}...")
-            self.log.write(outcome)
+            for part in parts:
+                self.log.write(part)
             self.log.flush()
 
 

@@ -143,6 +143,7 @@ class Command(BaseCommand):
     def _lock_timeout(self) -> None:
         try:
             conf.lock_timeout()
+            conf.ddl_lock_timeout()
         except ValueError as exc:
             raise CommandError(f"{exc}: fix it in your settings.") from None
 
