@@ -34,7 +34,8 @@ class Step:
 
     @property
     def losses(self) -> tuple[Loss, ...]:
-        return self.version.down_loses if self.direction == "down" else ()
+        """What this step destroys: the version's ``down_loses`` or ``up_loses``."""
+        return self.version.down_loses if self.direction == "down" else self.version.up_loses
 
     def describe(self) -> str:
         verb = "Applying" if self.direction == "up" else "Unapplying"

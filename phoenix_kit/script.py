@@ -67,13 +67,33 @@ END"""
 
 
 def drop_created_schema(prefix: str) -> str:
-    """Drop the prefix's schema if phoenix_kit created it and it is now empty (never CASCADE)."""
+    """Drop the prefix's schema if it is still exactly as phoenix_kit created it, and empty (never CASCADE).
+
+    Exactly as created: it carries phoenix_kit's comment, is owned by the role
+    running the down (``CURRENT_USER``), has no grants (``nspacl`` NULL), no
+    default privileges and is in no publication. Anything a DBA added keeps it,
+    and so does anything still in it; ``phoenix_kit.losses.kept_schema`` says why.
+    """
     schema = quote_ident(prefix)
     return do_block(
         f"""
 BEGIN
-  IF pg_catalog.obj_description(pg_catalog.to_regnamespace({quote_literal(schema)}), 'pg_namespace')
-     = {quote_literal(CREATED_SCHEMA_COMMENT)} THEN
+  IF EXISTS (
+    SELECT FROM pg_catalog.pg_namespace AS n
+      JOIN pg_catalog.pg_description AS d
+        ON d.objoid OPERATOR(pg_catalog.=) n.oid
+       AND d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+     WHERE n.nspname OPERATOR(pg_catalog.=) {quote_literal(prefix)}::pg_catalog.name
+       AND d.description OPERATOR(pg_catalog.=) {quote_literal(CREATED_SCHEMA_COMMENT)}::pg_catalog.text
+       AND n.nspowner OPERATOR(pg_catalog.=)
+           (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+       AND n.nspacl IS NULL
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_default_acl AS a
+                        WHERE a.defaclnamespace OPERATOR(pg_catalog.=) n.oid)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_publication_namespace AS p
+                        WHERE p.pnnspid OPERATOR(pg_catalog.=) n.oid)
+  ) THEN
     DROP SCHEMA {schema};
   END IF;
 EXCEPTION WHEN dependent_objects_still_exist THEN

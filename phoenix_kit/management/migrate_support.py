@@ -1,7 +1,8 @@
 """Helpers of ``manage.py phoenixkit_migrate`` that are not about its output.
 
-Parsing the flags into one request (validated before any SQL), counting what
-a rollback would lose, and relaying progress and fan-out results to the output.
+Parsing the flags into one request (validated before any SQL), and relaying
+progress and fan-out results to the output. What a move loses is found by the
+core (``phoenix_kit.losses``); the command only prints it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from typing import Any, Iterable, Literal, cast
 from django.core.management.base import CommandError, OutputWrapper
 from django.core.management.color import Style
 
-from ..db import connect
-from ..fanout import PrefixResult
-from ..fanout import Move
-from ..plan import Step, latest_version
-from ..sqltext import quote_ident
+from ..fanout import Move, PrefixResult
+from ..plan import latest_version
 
 Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
 TargetKind = Literal["up", "down", "to"]
@@ -101,37 +99,6 @@ def parse_request(options: dict[str, Any]) -> Request:
     name = targets[0]
     number = parse_version(options[name], f"--{name}", 0 if name == "to" else 1)
     return Request(mode, _KINDS[name], number, from_version)
-
-
-@dataclass(frozen=True)
-class CountedLoss:
-    step: Step
-    table: str
-    what: str
-    rows: int
-
-
-def count_losses(using: str, prefix: str, steps: list[Step]) -> list[CountedLoss]:
-    """Each loss the steps declare, with the number of rows it affects now."""
-    db = connect(using)
-    existing = {
-        name
-        for (name,) in db.fetchall(
-            "SELECT c.relname FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n"
-            " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
-            [prefix],
-        )
-    }
-    counted = []
-    for step in steps:
-        for loss in step.losses:
-            rows = 0
-            if loss.table in existing:  # absent (dropped by hand): nothing left to lose
-                # The predicate is the version module's own SQL, never user input.
-                query = f"SELECT count(*) FROM {quote_ident(prefix)}.{quote_ident(loss.table)}"
-                ((rows,),) = db.fetchall(query + (f" WHERE {loss.where}" if loss.where else ""))
-            counted.append(CountedLoss(step, loss.table, loss.what, int(rows)))
-    return counted
 
 
 class StepWriter:

@@ -3,7 +3,8 @@
 Version modules (``v01`` … ``v16``) are small and declarative. Each one defines
 ``DESCRIPTION``, ``DOWN_LOSES`` and the two functions ``up(schema)`` and
 ``down(schema)``, where ``schema`` is the prefix already quoted as an SQL
-identifier (``'"auth"'``). They never write the version marker, open
+identifier (``'"auth"'``); a module whose ``up`` destroys existing data also
+defines ``UP_LOSES`` (absent: the up loses nothing). They never write the version marker, open
 transactions or take locks: the runner does all of that.
 """
 
@@ -16,10 +17,12 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class Loss:
-    """Data that a version's ``down`` destroys, announced before it runs.
+    """Data that a version's ``down`` (or ``up``) destroys, announced before it runs.
 
     ``where`` selects the affected rows of ``table`` (None: every row); it is
-    used to count them for the confirmation prompt.
+    used to count them for the confirmation prompt, so it must not depend on
+    the session's ``search_path``: ``IS NULL``, a boolean column, or operators
+    written ``OPERATOR(pg_catalog.=)`` between values cast to exact types.
     """
 
     table: str
@@ -34,6 +37,7 @@ class Version:
     up: Callable[[str], list[str]]
     down: Callable[[str], list[str]]
     down_loses: tuple[Loss, ...]
+    up_loses: tuple[Loss, ...] = ()
 
     @property
     def label(self) -> str:
@@ -47,4 +51,5 @@ class Version:
             up=module.up,
             down=module.down,
             down_loses=tuple(module.DOWN_LOSES),
+            up_loses=tuple(getattr(module, "UP_LOSES", ())),
         )

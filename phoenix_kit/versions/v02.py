@@ -6,7 +6,11 @@ from phoenix_kit.versions._base import Loss
 
 DESCRIPTION: str = "drop role assignment is_active"
 
-# up deletes inactive assignments; down itself destroys nothing.
+UP_LOSES: tuple[Loss, ...] = (
+    Loss("phoenix_kit_user_role_assignments", "inactive role assignments deleted", 'NOT "is_active"'),
+)
+
+# The assignments up deleted do not come back; down itself destroys nothing.
 DOWN_LOSES: tuple[Loss, ...] = ()
 
 

@@ -8,6 +8,7 @@ change. Moving the configured prefix keeps ``django_migrations`` in step.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
@@ -15,13 +16,15 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 from django.utils.connection import ConnectionDoesNotExist
 
 from ... import conf, records
+from ...db import connect
 from ...errors import PhoenixKitError, StepFailedError
+from ...losses import Losses, assess, kept_schema, losing_ups, step_drops
 from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
 from ...prefix import PREFIX_RULE, validate_prefix
 from ...status import Status, installed, named, prefix_status
-from ...fanout import migrate_prefixes
-from ..migrate_support import CountedLoss, Request, StepWriter, count_losses, parse_request, report_results
+from ...fanout import PrefixResult, migrate_prefixes
+from ..migrate_support import Request, StepWriter, parse_request, report_results
 
 
 class _HelpFormatter(DjangoHelpFormatter):
@@ -103,7 +106,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Schema {prefix!r} does not exist: create it first, or run without --no-create-schema."
             )
-        losses = count_losses(alias, prefix, steps)
+        losses = assess(connect(alias), prefix, steps)  # counted before anything runs
         if request.mode == "plan":
             self._print_plan(alias, prefix, current, target, steps, losses)
             return
@@ -113,13 +116,15 @@ class Command(BaseCommand):
             self._say(f"PhoenixKit {where} is at version {current}: no migrations to apply.")
             if request.kind == "up" and current > request.number:
                 self._say(f"  --version never downgrades: use --to {request.number} to move down.")
-        elif losses and not self._confirm(where, current, target, losses, options["interactive"]):
+        elif losses.need_confirmation and not self._confirm(where, current, target, losses, options["interactive"]):
             return
         else:
             self._say("Operations to perform:", self.style.MIGRATE_HEADING)
             self._say(f"  Move PhoenixKit {where} from version {current} to {target}")
             self._say("Running migrations:", self.style.MIGRATE_HEADING)
             current = self._move(alias, prefix, current, target, create_schema, track)
+            if current == 0:
+                self._say_if_schema_kept(alias, prefix)
         if track:
             records.sync(alias, current)
 
@@ -189,13 +194,26 @@ class Command(BaseCommand):
         move = request.move
         rolled_back = [step for step in plan(latest_version(), 0) if move.target(step.version.number) < step.version.number]
         losses = [(step, loss) for step in rolled_back for loss in step.losses]
-        if losses:
+        if losses:  # not counted: that would cost a query per table per prefix
             self.stdout.write("On every prefix that has them, this move rolls back and loses:", self.style.WARNING)
             for step, loss in losses:
                 self.stdout.write(f"  {step.version.label} {loss.table}: {loss.what}")
-            if not self._ask(options["interactive"]):
-                return
+            if any(step_drops(step) for step in rolled_back):
+                self.stdout.write(
+                    "  and every object of yours (index, constraint, statistics, trigger, ...) that uses the "
+                    "columns and tables they drop: --plan --prefix P lists them for one prefix"
+                )
+        upgrades = losing_ups(connect(alias), move, prefixes)  # counted, on the few prefixes they concern
+        for name, found in upgrades:
+            self.stdout.write(f"On prefix {name!r} this move loses:", self.style.WARNING)
+            for step in found.steps:
+                for line in found.of(step, confirming=True):
+                    self.stdout.write(f"  {step.version.label} {line}")
+        if (losses or upgrades) and not self._ask(options["interactive"]):
+            return
         results = migrate_prefixes(move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema)
+        if move.target(latest_version()) == 0:
+            results = self._noting_kept_schemas(alias, results)
         summary = report_results(self.stdout, self.style, results, watch=conf.prefix())
         if summary.watched_version is not None and records.applies(alias):
             records.sync(alias, summary.watched_version)
@@ -214,13 +232,26 @@ class Command(BaseCommand):
         where = f"PhoenixKit prefix {prefix!r} on database {alias!r}"
         self._say(f"Recorded version {version} for {where} (the marker was {old!r}); no SQL ran.")
 
-    def _confirm(self, where: str, current: int, target: int, losses: list[CountedLoss], interactive: bool) -> bool:
+    def _confirm(self, where: str, current: int, target: int, losses: Losses, interactive: bool) -> bool:
         """List what the move loses; ask unless --noinput. False: the user said no."""
         if interactive or self.verbosity >= 1:
             self.stdout.write(f"Moving {where} from version {current} to {target} loses data:", self.style.WARNING)
-            for loss in losses:
-                self.stdout.write(f"  {loss.step.version.label} {_loss_line(loss)}")
+            for step in losses.steps:
+                for line in losses.of(step, confirming=True):
+                    self.stdout.write(f"  {step.version.label} {line}")
         return self._ask(interactive)
+
+    def _say_if_schema_kept(self, alias: str, prefix: str) -> None:
+        """After a move to 0: say why a schema phoenix_kit created was not dropped."""
+        kept = kept_schema(connect(alias), prefix)
+        if kept is not None:
+            self._say(kept.message(), self.style.WARNING)
+
+    def _noting_kept_schemas(self, alias: str, results: Iterator[PrefixResult]) -> Iterator[PrefixResult]:
+        for result in results:
+            yield result  # printed by report_results before we resume
+            if result.outcome == "ok" and result.version == 0:
+                self._say_if_schema_kept(alias, result.prefix)
 
     def _ask(self, interactive: bool) -> bool:
         """Confirm the losses just listed; False: the user said no."""
@@ -271,7 +302,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"    {status.problem}", self.style.WARNING)
 
     def _print_plan(
-        self, alias: str, prefix: str, current: int, target: int, steps: list[Step], losses: list[CountedLoss]
+        self, alias: str, prefix: str, current: int, target: int, steps: list[Step], losses: Losses
     ) -> None:
         heading = f"Planned operations for prefix {prefix!r} on database {alias!r}, version {current} to {target}:"
         self.stdout.write(heading, self.style.MIGRATE_HEADING)
@@ -279,14 +310,10 @@ class Command(BaseCommand):
             self.stdout.write("  No planned migration operations.")
         for step in steps:
             self.stdout.write(f"  {step.describe()}")
-            for loss in losses:
-                if loss.step == step:
-                    self.stdout.write(f"    loses {_loss_line(loss)}")
+            for line in losses.of(step):
+                self.stdout.write(f"    loses {line}")
 
     def _say(self, text: str, style: Any = None) -> None:
         if self.verbosity >= 1:
             self.stdout.write(text, style)
 
-
-def _loss_line(loss: CountedLoss) -> str:
-    return f"{loss.table}: {loss.what} ({loss.rows} row{'' if loss.rows == 1 else 's'})"
