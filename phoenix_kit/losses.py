@@ -284,8 +284,9 @@ def losing_ups(db: Database, move: Move, prefixes: Sequence[str] | None = None) 
     if move.kind == "down" or not risky or move.number < risky[0]:
         return []
     result = []
-    # The same installs as migrate_prefixes() lists: keep the two in step if its discovery rule changes.
     for state in states(db, None if prefixes is None else list(prefixes)):
+        if state.untrusted_owner is not None:  # migrate_prefixes() skips or refuses it: nothing is lost there
+            continue
         try:
             current = state.version_for_change()
         except MarkerError:
