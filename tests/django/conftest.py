@@ -105,8 +105,8 @@ def _scratch_conninfo(make_database: Callable[[], str]) -> str:
 
 
 @contextmanager
-def django_alias(conninfo: str) -> Iterator[str]:
-    """Make the database at ``conninfo`` a Django alias for the duration.
+def django_alias(conninfo: str, *, options: str | None = None) -> Iterator[str]:
+    """Make the database at ``conninfo`` a Django alias for the duration (``options``: the session's, as in OPTIONS).
 
     The connection is handed to Django directly rather than through
     ``DATABASES``: Django's test isolation allows such dynamically created
@@ -114,6 +114,8 @@ def django_alias(conninfo: str) -> Iterator[str]:
     """
     alias = f"fresh_{uuid.uuid4().hex[:8]}"
     settings_dict = {**copy.deepcopy(connections.settings["default"]), "NAME": conninfo_to_dict(conninfo)["dbname"]}
+    if options:
+        settings_dict["OPTIONS"] = {**settings_dict.get("OPTIONS", {}), "options": options}
     connection = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
     connections[alias] = connection
     try:

@@ -16,7 +16,6 @@ tests also pass on a shared server and in parallel.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -351,25 +350,6 @@ class Tally:
             entry["error"] = error if isinstance(error, str) else described(error)
         if entry:
             self.found.setdefault(label, {}).update(entry)
-
-
-@contextmanager
-def django_alias(conninfo: str, *, options: str | None = None) -> Iterator[str]:
-    """The database at ``conninfo`` as a Django alias for the duration (``options``: the session's, as in OPTIONS)."""
-    from django.db import connections
-    from django.db.utils import load_backend
-
-    alias = f"security_{uuid.uuid4().hex[:8]}"
-    settings_dict = {**copy.deepcopy(connections.settings["default"]), "NAME": conninfo_to_dict(conninfo)["dbname"]}
-    if options:
-        settings_dict["OPTIONS"] = {**settings_dict.get("OPTIONS", {}), "options": options}
-    connection = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
-    connections[alias] = connection
-    try:
-        yield alias
-    finally:
-        connection.close()
-        del connections[alias]
 
 
 def command(*args: str, **options: Any) -> str:

@@ -24,7 +24,8 @@ from django.core.management.base import CommandError
 import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
 from phoenix_kit.status import installed
-from tests.security.common import Attacker, attacker, command, connect, described, django_alias, is_error, observer, outcome
+from tests.django.conftest import django_alias
+from tests.security.common import Attacker, attacker, command, connect, described, is_error, observer, outcome
 
 
 @dataclass

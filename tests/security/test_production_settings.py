@@ -18,7 +18,8 @@ from django.core.management.base import CommandError
 
 import phoenix_kit as pk
 from phoenix_kit.lock import lock_key
-from tests.security.common import command, connect, described, django_alias, is_error, outcome
+from tests.django.conftest import django_alias
+from tests.security.common import command, connect, described, is_error, outcome
 
 
 def test_a_short_statement_timeout_still_gives_lock_timeout_error(

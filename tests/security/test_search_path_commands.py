@@ -18,7 +18,8 @@ import pytest
 
 import phoenix_kit as pk
 from phoenix_kit.records import migration_names
-from tests.security.common import Planted, Tally, command, django_alias, seed_users, write_tokens
+from tests.django.conftest import django_alias
+from tests.security.common import Planted, Tally, command, seed_users, write_tokens
 
 
 def test_the_commands_run_nothing_planted(planted: Planted, django_db_blocker: Any, settings: Any) -> None:
