@@ -17,20 +17,26 @@ def _bases(users: str) -> str:
     """``SELECT id, base`` for every user, ``base`` = spec V08 derive(email).
 
     The e-mail is cast to text first (citext overloads split_part/translate/
-    regexp_replace case-insensitively). Lower-casing is ``translate`` with the
-    PL/pgSQL variables ``v_from``/``v_to``: A-Z plus U+0130 and U+212A, the only
-    non-ASCII code points whose full lower case contains ASCII (i, k). Every
-    other non-ASCII character is deleted by the filter anyway, so this equals
-    full Unicode lower-casing followed by the ASCII filter. ``OFFSET 0`` keeps
-    the planner from inlining each step into the next, so every step is
-    evaluated once per row. Every function is pg_catalog-qualified and every
-    operator has an exact pg_catalog match.
+    regexp_replace case-insensitively). Lower-casing: the PL/pgSQL variables
+    ``v_idot`` and ``v_kelvin`` hold U+0130 and U+212A as the server encoding
+    spells them (one character, or in SQL_ASCII their UTF-8 bytes; '' where the
+    encoding has no such character: replace() then changes nothing), replaced by
+    'i' and 'k' first, then A-Z by ``translate``. Those two are the only
+    non-ASCII code points whose full lower case contains ASCII; every other
+    non-ASCII character is deleted by the filter anyway, so this equals full
+    Unicode lower-casing followed by the ASCII filter. The filter works on
+    characters, and every byte of a multibyte character is >= 0x80 in all
+    server encodings (in SQL_ASCII each byte is a character), so no stray ASCII
+    can come out of one. ``OFFSET 0`` keeps the planner from inlining each step
+    into the next, so every step is evaluated once per row. Every function is
+    pg_catalog-qualified and every operator has an exact pg_catalog match.
     """
     return (
         "SELECT id, CASE WHEN pg_catalog.length(s) < 3 THEN s || '_1' ELSE s END AS base FROM ("
         "SELECT id, CASE WHEN s ~ '^[a-z]' THEN s ELSE 'user_' || pg_catalog.left(s, 25) END AS s FROM ("
         "SELECT \"id\" AS id, pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.replace(pg_catalog.translate("
-        "pg_catalog.split_part(\"email\"::text, '@', 1), v_from, v_to), '.', '_'), '[^a-z0-9_]', '', 'g'), 30) AS s "
+        "pg_catalog.replace(pg_catalog.replace(pg_catalog.split_part(\"email\"::text, '@', 1), v_idot, 'i'), "
+        "v_kelvin, 'k'), v_from, v_to), '.', '_'), '[^a-z0-9_]', '', 'g'), 30) AS s "
         f"FROM {users} OFFSET 0) AS d1 OFFSET 0) AS d2"
     )
 
@@ -64,6 +70,8 @@ def up(schema: str) -> list[str]:
     backfill = f"""DECLARE
   v_from text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   v_to text := 'abcdefghijklmnopqrstuvwxyz';
+  v_idot text := '';
+  v_kelvin text := '';
   v_ids bigint[];
   v_nodes integer[];
   v_child_k bigint[];
@@ -77,10 +85,18 @@ def up(schema: str) -> list[str]:
   v_j integer;
   v_k bigint;
 BEGIN
-  IF pg_catalog.getdatabaseencoding() = 'UTF8' THEN
-    v_from := v_from || pg_catalog.chr(304) || pg_catalog.chr(8490);
-    v_to := v_to || 'ik';
-  END IF;
+  -- U+0130 and U+212A in the server encoding, where it has them; a database
+  -- that has no conversion from UTF8 (MULE_INTERNAL) cannot spell them either.
+  BEGIN
+    v_idot := pg_catalog.convert_from(pg_catalog.decode('c4b0', 'hex'), 'UTF8');
+  EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
+    v_idot := '';
+  END;
+  BEGIN
+    v_kelvin := pg_catalog.convert_from(pg_catalog.decode('e284aa', 'hex'), 'UTF8');
+  EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
+    v_kelvin := '';
+  END;
 
   UPDATE {users} AS u SET "username" = n.name
     FROM (SELECT id, CASE WHEN rn = 1 THEN base ELSE base || '_' || (rn - 1)::text END AS name

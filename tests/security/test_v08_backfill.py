@@ -1,8 +1,16 @@
-"""V08's username backfill without the TEMPORARY privilege (issue 9, item 10).
+"""V08's username backfill in every server encoding and without the TEMPORARY privilege (issue 9, item 10).
 
-The exact sequential fallback (taken when the set-based names collide) must
-not need the TEMPORARY privilege on the database. Roles are cluster-wide:
-unique names, dropped by the test.
+The spec's ``derive(email)`` lower-cases with full Unicode case mapping, so
+U+0130 (``İ``) gives ``i`` and U+212A (KELVIN SIGN) gives ``k``; every other
+non-ASCII character is deleted. That must hold whatever the database's
+encoding: LATIN5 and WIN1254 hold ``İ`` as one byte, EUC_JP as a three-byte
+JIS X 0212 character, and SQL_ASCII stores the client's UTF-8 bytes as they
+came. The exact sequential fallback (taken when the set-based names collide)
+must not need the TEMPORARY privilege on the database.
+
+Each encoding gets one database for the whole session (creating databases is
+slow), created on first use and dropped at the end; each test works in a fresh
+prefix of it. Roles are cluster-wide: unique names, dropped by the test.
 """
 
 from __future__ import annotations
@@ -19,7 +27,25 @@ from psycopg.conninfo import make_conninfo
 
 import phoenix_kit as pk
 from tests.helpers import psql
-from tests.test_data_steps import reference_usernames
+from tests.test_data_steps import VECTORS, reference_usernames
+
+ENCODINGS = ["UTF8", "LATIN5", "WIN1254", "EUC_JP", "SQL_ASCII"]
+
+# (e-mail, username) that must come out whenever the e-mail is representable,
+# on top of the spec's vectors (which hold the Kelvin sign, id 11).
+NON_ASCII = [
+    ("İlker@x", "ilker"),  # U+0130: 'i' + U+0307, the combining dot is deleted
+    ("ilker@y", "ilker_1"),
+    ("ILKER_1@z", "ilker_1_1"),  # the set-based pass gives ilker_1 twice: the fallback runs
+    ("\u212aELVIN_1@k", "kelvin_1"),
+    ("KELVIN@k", "kelvin_2"),  # kelvin is id 11's, kelvin_1 the line above's
+    ("Ağaç.İş@x", "aa_i"),
+    ("IıİiI\u0307@x", "iiii"),  # dotless ı and the combining dot deleted
+    ("日本ｶﾅ@x", "user__1"),  # JIS X 0208 and half-width katakana (EUC_JP SS2): nothing left, user_ is id 9's
+    ("ÅåÆøÿ9@x", "user_9"),
+    ("Ωmega.\u212a@x", "mega_k"),
+    ("Straße@x", "strae"),
+]
 
 # Local parts whose set-based names collide with other users' bases (x, x -> x_1,
 # while x_1 is also a base): only the exact sequential rule names them right.
@@ -54,6 +80,62 @@ def random_collisions(count: int, seed: int) -> list[str]:
     return [f"{rng.choice(locals_)}@{i}.io" for i in range(count)]
 
 
+def _emails() -> list[str]:
+    """Every e-mail the encoding tests try, in insertion (id) order."""
+    return [email for _, email, _ in VECTORS] + [email for email, _ in NON_ASCII] + [
+        f"{local}@c{i}.io" for i, local in enumerate(COLLIDING)
+    ]
+
+
+@pytest.fixture(scope="session")
+def encoding_database(server_conninfo: str) -> Iterator[Callable[[str], str]]:
+    """Factory: the session's database in ``encoding`` (C collation), created on first use."""
+    created: dict[str, str] = {}
+
+    def get(encoding: str) -> str:
+        if encoding not in created:
+            name = f"phoenix_kit_t_{encoding.lower()}_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(server_conninfo, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} ENCODING {} LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0").format(
+                        sql.Identifier(name), sql.Literal(encoding)
+                    )
+                )
+            created[encoding] = name
+        return make_conninfo(server_conninfo, dbname=created[encoding], client_encoding="UTF8")
+
+    yield get
+    with psycopg.connect(server_conninfo, autocommit=True) as admin:
+        for name in created.values():
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=ENCODINGS)
+def encoded(request: pytest.FixtureRequest, encoding_database: Callable[[str], str]) -> Iterator[tuple[str, psycopg.Connection[Any], str]]:
+    """(conninfo, UTF-8 client connection, fresh prefix at V07) in a database of the parametrized encoding."""
+    conninfo = encoding_database(request.param)
+    prefix = f"e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_catalog.getdatabaseencoding()").fetchone() == (request.param,)
+        pk.up(version=7, prefix=prefix, using=conn, log=False)
+        try:
+            yield conninfo, conn, prefix
+        finally:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(prefix)))
+
+
+def representable(conn: psycopg.Connection[Any], emails: list[str]) -> list[str]:
+    """The e-mails the database's encoding can hold (tried on the server, from a UTF-8 client)."""
+    kept = []
+    for email in emails:
+        try:
+            conn.execute("SELECT %s::pg_catalog.text", [email])
+        except psycopg.errors.UntranslatableCharacter:
+            continue
+        kept.append(email)
+    return kept
+
+
 def insert_users(conn: psycopg.Connection[Any], prefix: str, emails: list[str]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
@@ -67,6 +149,55 @@ def insert_users(conn: psycopg.Connection[Any], prefix: str, emails: list[str]) 
 def usernames(conn: psycopg.Connection[Any], prefix: str) -> list[tuple[str, str]]:
     query = sql.SQL("SELECT email::pg_catalog.text, username FROM {} ORDER BY id").format(sql.Identifier(prefix, "phoenix_kit_users"))
     return [tuple(row) for row in conn.execute(query).fetchall()]
+
+
+def expected(emails: list[str]) -> list[tuple[str, str]]:
+    """The spec's usernames for these users, checked against the spec's own tables where they apply."""
+    names = reference_usernames(emails)
+    result = list(zip(emails, names))
+    pinned = {email: name for _, email, name in VECTORS} | dict(NON_ASCII)
+    if emails[: len(VECTORS)] == [email for _, email, _ in VECTORS]:  # all spec vectors present: same ids
+        for email, name in result:
+            if email in pinned:
+                assert name == pinned[email], (email, name)
+    return result
+
+
+def _encoded_users(conn: psycopg.Connection[Any], prefix: str) -> list[str]:
+    emails = representable(conn, _emails())
+    assert "İlker@x" in emails  # every tested encoding holds U+0130
+    assert set_based_collides(emails)  # the exact sequential fallback runs
+    insert_users(conn, prefix, emails)
+    return emails
+
+
+def test_v08_usernames_match_the_spec_in_every_encoding(encoded: tuple[str, psycopg.Connection[Any], str]) -> None:
+    _, conn, prefix = encoded
+    emails = _encoded_users(conn, prefix)
+    assert pk.up(version=8, prefix=prefix, using=conn, log=False) == 8
+    got = usernames(conn, prefix)
+    assert dict(got)["İlker@x"] == "ilker"
+    assert got == expected(emails)
+
+
+def test_v08_exported_sql_matches_the_spec_in_every_encoding(encoded: tuple[str, psycopg.Connection[Any], str]) -> None:
+    conninfo, conn, prefix = encoded
+    emails = _encoded_users(conn, prefix)
+    result = psql(conninfo, pk.sql(7, 8, prefix=prefix))
+    assert result.returncode == 0, result.stderr
+    got = usernames(conn, prefix)
+    assert dict(got)["İlker@x"] == "ilker"
+    assert got == expected(emails)
+
+
+def test_v08_kelvin_sign_where_the_encoding_holds_it(encoded: tuple[str, psycopg.Connection[Any], str]) -> None:
+    _, conn, prefix = encoded
+    emails = representable(conn, ["\u212aelvin@x.io", "Ωmega.\u212a@x", "İlker@x"])
+    encoding = conn.execute("SELECT pg_catalog.getdatabaseencoding()").fetchone()[0]
+    assert ("\u212aelvin@x.io" in emails) == (encoding in ("UTF8", "SQL_ASCII"))
+    insert_users(conn, prefix, emails)
+    pk.up(version=8, prefix=prefix, using=conn, log=False)
+    assert usernames(conn, prefix) == expected(emails)
 
 
 @pytest.fixture
