@@ -210,21 +210,25 @@ def sql(from_version: int, to_version: int, prefix: str) -> str:
     return export(from_version, to_version, prefix)
 
 
-def floor_script(from_version: int, to_version: int, prefix: str) -> str:
-    """The exported SQL for the move as ONE transaction.
-
-    ``phoenix_kit.sql()`` wraps each step in ``BEGIN ISOLATION LEVEL READ
-    COMMITTED;`` … ``COMMIT;`` (search_path, lock, marker check, statements, new
-    marker), after two guards for psql (``\\set ON_ERROR_STOP on``, a refusal to
-    run inside a transaction). The floor removes those and wraps the whole script
-    in a single ``BEGIN;`` … ``COMMIT;``; everything else (search_path, advisory
-    locks, marker checks, marker writes) stays. It is sent as one simple-query
-    message: one round trip.
-    """
+def server_script(from_version: int, to_version: int, prefix: str) -> str:
+    """The exported script without its two psql guards (``\\set ON_ERROR_STOP on`` and
+    the refusal to run inside a transaction): what the server runs, one
+    ``BEGIN ISOLATION LEVEL READ COMMITTED;`` … ``COMMIT;`` block per step."""
     from phoenix_kit.script import REFUSE_OUTER_TRANSACTION
 
     script = sql(from_version, to_version, prefix).replace(f"{REFUSE_OUTER_TRANSACTION};\n", "", 1)
-    lines = [line for line in script.split("\n") if not line.startswith("\\")]
+    return "\n".join(line for line in script.split("\n") if not line.startswith("\\"))
+
+
+def floor_script(from_version: int, to_version: int, prefix: str) -> str:
+    """The exported SQL for the move as ONE transaction.
+
+    The floor removes the per-step ``BEGIN …;``/``COMMIT;`` lines of
+    :func:`server_script` and wraps the whole script in a single ``BEGIN;`` …
+    ``COMMIT;``; everything else (search_path, advisory locks, marker checks,
+    marker writes) stays. It is sent as one simple-query message: one round trip.
+    """
+    lines = server_script(from_version, to_version, prefix).split("\n")
     kept = [line for line in lines if line not in ("BEGIN ISOLATION LEVEL READ COMMITTED;", "COMMIT;")]
     steps = abs(to_version - from_version)
     assert len(lines) - len(kept) == 2 * steps, "the export's layout changed: fix floor_script"

@@ -45,7 +45,7 @@ def main() -> None:
                 return bl.timed(lambda: phoenix_kit.up(prefix=prefix, using=c, log=False))
 
             def per_step(c: object) -> float:
-                steps = bl.sql(0, latest, names.next()).split("\nCOMMIT;\n")[:-1]  # one message per step
+                steps = bl.server_script(0, latest, names.next()).split("\nCOMMIT;\n")[:-1]  # one message per step
                 steps = [f"{step}\nCOMMIT;\n" for step in steps]
                 assert len(steps) == latest
                 return bl.timed(lambda: [bl.run_floor(c, step) for step in steps])

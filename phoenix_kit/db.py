@@ -75,7 +75,7 @@ class PsycopgDatabase:
         # Without autocommit psycopg would open a transaction for a read and
         # leave it open (holding locks, and lost with the connection): a read
         # outside the caller's transaction commits at once.
-        outside = self.transaction_state() == "none" and not self.connection.autocommit
+        outside = not self.connection.autocommit and self.transaction_state() == "none"
         with self.connection.transaction() if outside else nullcontext():
             with self.connection.cursor() as cursor:
                 cursor.execute(sql, params)
