@@ -202,3 +202,35 @@ def test_a_live_run_inside_a_repeatable_read_transaction_is_refused(
 
     assert is_error(caught, "IsolationError"), f"expected phoenix_kit.errors.IsolationError, got {described(caught)}"
     assert pk.migrated_version(prefix, using=conn) == 7
+
+
+def test_django_migrate_backfills_a_sign_up_committed_while_v08_waits(
+    repeatable_read: tuple[str, psycopg.Connection[Any]], django_db_blocker: Any
+) -> None:
+    """``manage.py migrate phoenix_kit 0008`` on an alias whose transactions are REPEATABLE READ:
+    its migration's transaction is made READ COMMITTED, so a user who signed up while V08
+    waited for its lock gets a username."""
+    from django.core.management import call_command
+
+    from tests.django.conftest import django_alias
+
+    conninfo, admin = repeatable_read
+    with django_db_blocker.unblock(), django_alias(conninfo, options="-c application_name=pk_migrate") as alias:
+        call_command("migrate", "phoenix_kit", "0007", database=alias, verbosity=0)
+        _sign_up(admin, "public", "early@example.com")
+        with connect(conninfo) as signup:
+            signup.execute("BEGIN")
+            _sign_up(signup, "public", "during@example.com")
+
+            def commit_once_migrate_waits() -> None:
+                wait_until(lambda: (pid := pid_of(admin, "pk_migrate")) is not None and waiting_on_lock(admin, pid),
+                           "migrate's V08 waits for the sign-up's lock")
+                signup.execute("COMMIT")
+
+            committer = Background(commit_once_migrate_waits)
+            result = outcome(lambda: call_command("migrate", "phoenix_kit", "0008", database=alias, verbosity=0))
+            committer.result()
+
+    assert not isinstance(result, BaseException), described(result)
+    missing = admin.execute(sql.SQL("SELECT email FROM {} WHERE username IS NULL ORDER BY id").format(_users("public"))).fetchall()
+    assert missing == [], f"users left without a username by V08: {missing}"
