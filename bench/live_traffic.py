@@ -1,0 +1,232 @@
+"""live_traffic: what the application experiences while phoenix_kit moves a prefix.
+
+Per size, two prefixes get the same data (N users, N/2 tokens, N/2 role
+assignments, at V16). While each is moved 16 -> 7 -> 16, one step at a time,
+application threads query it by primary key (a reader and a writer, each about
+``--rate`` queries a second on users, tokens and role assignments, each on its
+own autocommit connection). The first prefix is moved by ``phoenix_kit``'s
+runner; the second, the baseline, by each step's exported SQL sent as one plain
+transaction (what a tool applying the script would do). For each step: its wall
+time, and of the application queries in flight while it ran, the longest and
+p99 wait and how many waited more than 100 ms. (Unlike the issue's plan, the
+0 -> 16 install is not under traffic: there is nothing to query before V01;
+``fresh_install.py`` measures it.)
+
+Held: a prefix at V07; an application transaction reads phoenix_kit_users and
+stays open ``--held`` seconds; V08 starts half a second later, with the
+application threads running. phoenix_kit retries its short lock attempts and
+completes once the holder ends; the plain transaction waits for its lock with
+every later query on the table queued behind it.
+Target: no application query waits more than 250 ms behind phoenix_kit.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import benchlib as bl
+
+import phoenix_kit
+from phoenix_kit.plan import plan
+
+TARGET_MS = 250.0
+SLOW_MS = 100.0
+
+LOAD = """
+INSERT INTO {s}."phoenix_kit_users" ("email", "hashed_password", "inserted_at", "updated_at", "username")
+  SELECT 'user' || i || '@example.com', 'x', now(), now(), 'user' || i FROM pg_catalog.generate_series(1, {n}) AS i;
+INSERT INTO {s}."phoenix_kit_users_tokens" ("user_id", "token", "context", "inserted_at")
+  SELECT i, pg_catalog.convert_to(i::text, 'UTF8'), 'session', now() FROM pg_catalog.generate_series(1, {n} / 2) AS i;
+INSERT INTO {s}."phoenix_kit_user_role_assignments" ("user_id", "role_id", "assigned_at", "inserted_at")
+  SELECT i, 3, now(), now() FROM pg_catalog.generate_series(1, {n} / 2) AS i;
+VACUUM ANALYZE {s}."phoenix_kit_users";
+"""
+
+# What the application does, by primary key, on tables that exist from V01 to V16.
+READS = (
+    'SELECT "email" FROM {s}."phoenix_kit_users" WHERE "id" = %s',
+    'SELECT "context" FROM {s}."phoenix_kit_users_tokens" WHERE "id" = %s',
+    'SELECT "role_id" FROM {s}."phoenix_kit_user_role_assignments" WHERE "id" = %s',
+)
+WRITES = (
+    'UPDATE {s}."phoenix_kit_users" SET "updated_at" = now() WHERE "id" = %s',
+    'UPDATE {s}."phoenix_kit_users_tokens" SET "sent_to" = NULL WHERE "id" = %s',
+    'UPDATE {s}."phoenix_kit_user_role_assignments" SET "assigned_at" = now() WHERE "id" = %s',
+)
+
+
+@dataclass
+class Traffic:
+    """Application threads querying one prefix; every query's start time and wait, in seconds."""
+
+    url: str
+    prefix: str
+    rows: int
+    rate: float
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __enter__(self) -> Traffic:
+        for queries in (READS, WRITES):
+            thread = threading.Thread(target=self._run, args=[queries], daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self, queries: tuple[str, ...]) -> None:
+        schema = f'"{self.prefix}"'
+        statements = [q.format(s=schema) for q in queries]
+        chooser = random.Random(hash((self.prefix, queries)))
+        with bl.connect(self.url, prepare_threshold=None, options="-c statement_timeout=60s") as conn:
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                next_at += 1 / self.rate
+                statement = chooser.choice(statements)
+                started = time.monotonic()
+                try:
+                    conn.execute(statement, [chooser.randint(1, max(1, self.rows // 2))])
+                except Exception as exc:  # a step changed the table under us: count it, go on
+                    self.errors.append(type(exc).__name__)
+                self.samples.append((started, time.monotonic() - started))
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def during(self, start: float, end: float) -> list[float]:
+        """The waits of the queries that were in flight at some point between ``start`` and ``end``."""
+        return [wait for began, wait in self.samples if began < end and began + wait > start]
+
+
+def summary(waits: list[float]) -> list[object]:
+    """Longest and p99 wait, and how many waited more than SLOW_MS."""
+    if not waits:
+        return ["-", "-", 0]
+    ordered = sorted(waits)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return [bl.ms(ordered[-1]), bl.ms(p99), sum(w * 1000 > SLOW_MS for w in waits)]
+
+
+def verdict(what: str, waits: list[float]) -> list[object]:
+    longest = max(waits, default=0.0)
+    return [what, bl.ms(longest), bl.verdict(longest * 1000 <= TARGET_MS)]
+
+
+def prepare(url: str, prefix: str, rows: int) -> None:
+    with bl.connect(url) as conn:
+        bl.run_floor(conn, bl.floor_script(0, phoenix_kit.latest_version(), prefix))
+        for statement in LOAD.format(s=f'"{prefix}"', n=rows).strip().split(";\n"):
+            conn.execute(statement.encode())
+
+
+def move_live(url: str, prefix: str, target: int) -> list[tuple[str, float, float]]:
+    """Each step of the move by phoenix_kit, one call per step: (step, start, end)."""
+    windows = []
+    with bl.connect(url) as conn:
+        current = phoenix_kit.migrated_version(prefix, using=conn)
+        for step in plan(current, target):
+            start = time.monotonic()
+            if step.direction == "up":
+                phoenix_kit.up(version=step.target, prefix=prefix, using=conn, log=False)
+            else:
+                phoenix_kit.down(version=step.version.number, prefix=prefix, using=conn, log=False)
+            windows.append((step.describe(), start, time.monotonic()))
+    return windows
+
+
+def move_plain(url: str, prefix: str, target: int) -> list[tuple[str, float, float]]:
+    """Each step of the move as its exported SQL in one plain transaction."""
+    windows = []
+    with bl.connect(url) as conn:
+        current = phoenix_kit.migrated_version(prefix, using=conn)
+        for step in plan(current, target):
+            script = bl.server_script(step.source, step.target, prefix)
+            start = time.monotonic()
+            bl.run_floor(conn, script)
+            windows.append((step.describe(), start, time.monotonic()))
+    return windows
+
+
+Mover = Callable[[str, str, int], list[tuple[str, float, float]]]
+
+
+def moves(url: str, prefix: str, rows: int, rate: float, mover: Mover) -> tuple[list[list[object]], list[float], int]:
+    """The rows of the per-step table, every wait during a step, and the application's errors."""
+    with Traffic(url, prefix, rows, rate) as traffic:
+        time.sleep(1)  # traffic settled
+        windows = mover(url, prefix, 7) + mover(url, prefix, phoenix_kit.latest_version())
+        time.sleep(0.5)
+    table, waits = [], []
+    for name, start, end in windows:
+        during = traffic.during(start, end)
+        waits += during
+        table.append([name, f"{end - start:.2f}", *summary(during)])
+    return table, waits, len(traffic.errors)
+
+
+def held(url: str, prefix: str, rows: int, rate: float, seconds: float, plain: bool) -> tuple[list[object], list[float]]:
+    """V07 -> V08 while an application transaction that read the users table stays open."""
+    with bl.connect(url) as conn:
+        phoenix_kit.down(version=8, prefix=prefix, using=conn, log=False)
+    with Traffic(url, prefix, rows, rate) as traffic, bl.connect(url) as holder:
+        holder.execute("BEGIN")
+        holder.execute(f'SELECT count(*) FROM "{prefix}"."phoenix_kit_users" WHERE "id" = 1').fetchall()
+        release = threading.Timer(seconds, lambda: holder.execute("COMMIT"))
+        time.sleep(0.5)
+        start = time.monotonic()
+        release.start()
+        if plain:
+            move_plain(url, prefix, 8)
+        else:
+            move_live(url, prefix, 8)
+        end = time.monotonic()
+        release.join()
+        time.sleep(0.5)
+    during = traffic.during(start, end)
+    row = ["plain transaction" if plain else "phoenix_kit", f"{end - start:.2f}", *summary(during), len(traffic.errors)]
+    return row, during
+
+
+def main() -> None:
+    options = {
+        "sizes": bl.Option([100_000, 1_000_000], [20_000], "user counts"),
+        "rate": bl.Option(100, 50, "queries per second of each application thread"),
+        "held": bl.Option(10, 3, "seconds the application transaction stays open"),
+    }
+    with bl.Bench("live_traffic", __doc__, **options) as bench:
+        url = bench.database("db")
+        names = bl.Names("lt")
+        rate, seconds = float(bench.option("rate")), float(bench.option("held"))
+        headers = ["step", "wall s", "longest app wait", "p99 app wait", f"app queries > {SLOW_MS:g} ms"]
+        verdicts: list[list[object]] = []
+        for n in bench.option("sizes"):
+            live, plain = names.next(), names.next()
+            for prefix in (live, plain):
+                prepare(url, prefix, n)
+            for label, prefix, mover in (("phoenix_kit", live, move_live), ("plain transaction", plain, move_plain)):
+                table, waits, errors = moves(url, prefix, n, rate, mover)
+                bl.table(headers, table, title=f"{n:,} users, 16 -> 7 -> 16, {label} ({errors} application errors)")
+                if label == "phoenix_kit":
+                    verdicts.append(verdict(f"{n:,} users, 16 -> 7 -> 16: longest application wait", waits))
+            (live_row, live_waits), (plain_row, _) = (
+                held(url, prefix, n, rate, seconds, plain=prefix == plain) for prefix in (live, plain)
+            )
+            bl.table(
+                ["V07 -> V08 by", "wall s", "longest app wait", "p99 app wait", f"app queries > {SLOW_MS:g} ms", "app errors"],
+                [live_row, plain_row],
+                title=f"{n:,} users, an application transaction holding ACCESS SHARE on phoenix_kit_users for {seconds:g} s",
+            )
+            verdicts.append(verdict(f"{n:,} users, held transaction: longest application wait", live_waits))
+        bl.table(["target", "measured", "result"], verdicts)
+
+
+if __name__ == "__main__":
+    main()
