@@ -31,6 +31,15 @@ def test_invalid_lock_timeout_is_an_error(settings: Any) -> None:
     assert error.id == "phoenix_kit.E002" and "got -1" in error.msg
 
 
+@pytest.mark.parametrize("value", [0, "0.1", float("nan")], ids=repr)
+def test_invalid_ddl_lock_timeout_is_an_error_and_stops_a_move_before_any_sql(settings: Any, value: object) -> None:
+    settings.PHOENIX_KIT_DDL_LOCK_TIMEOUT = value
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E003" and "PHOENIX_KIT_DDL_LOCK_TIMEOUT" in error.msg
+    with pytest.raises(ValueError, match="PHOENIX_KIT_DDL_LOCK_TIMEOUT must be a positive number of seconds"):
+        pk.up(using=object())  # refused before the connection is even looked at
+
+
 def test_database_check_runs_only_with_databases() -> None:
     assert check_migrations_recorded(databases=None) == []
 
