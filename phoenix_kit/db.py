@@ -52,7 +52,16 @@ def run_batch(connection: psycopg.Connection[Any], statements: Sequence[str]) ->
 
     ``prepare=False``: nothing relies on server-side prepared statements
     (transaction-pooling PgBouncer hands each transaction another server).
+    A libpq older than 14 has no pipeline mode: then one round trip per statement.
     """
+    if not psycopg.Pipeline.is_supported():
+        with connection.cursor() as cursor:
+            for index, statement in enumerate(statements):
+                try:
+                    cursor.execute(statement, prepare=False)
+                except psycopg.Error as exc:
+                    raise StatementFailed(index, exc) from exc
+        return
     cursors = [connection.cursor() for _ in statements]
     try:
         with connection.pipeline():

@@ -48,7 +48,15 @@ def test_lock_timeout_does_not_leak_into_the_session(conn: psycopg.Connection[An
     assert conn.execute("SHOW lock_timeout").fetchone() == ("7s",)
 
 
-def test_failing_step_rolls_back_entirely(conn: psycopg.Connection[Any], prefix: str) -> None:
+@pytest.fixture(params=["pipeline", "no pipeline"])
+def pipeline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each step's statements pipelined, or (a libpq older than 14) sent one by one."""
+    if request.param == "no pipeline":
+        monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+    return str(request.param)
+
+
+def test_failing_step_rolls_back_entirely(conn: psycopg.Connection[Any], prefix: str, pipeline: str) -> None:
     pk.up(version=8, prefix=prefix, using=conn, log=False)
     conn.execute(f'CREATE TABLE "{prefix}".phoenix_kit_email_blocklist (id int)')  # V09 creates this table
     before = snapshot(conn, prefix)
