@@ -21,19 +21,28 @@ from .db import Database
 FIRST_DELAY = 0.05
 MAX_DELAY = 1.0
 
-# The sessions holding locks on the step's tables (other than ours). Names its
-# operators with their schema, like every read (see docs/security.md).
-BLOCKERS_QUERY = """
-SELECT DISTINCT ON (l.pid) l.pid, a.state,
-       pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start),
-       pg_catalog.left(a.query, 120), c.relname, l.mode
-FROM pg_catalog.pg_locks AS l
+def held_locks(prefix: str, tables: str) -> str:
+    """SQL: FROM and WHERE over the granted locks other sessions hold on ``tables`` of schema ``prefix``.
+
+    ``prefix`` is an SQL expression of type name, ``tables`` one of type name[]
+    (bound parameters for the runner, literals in the exported script). Names
+    its operators with their schema, like every read (see docs/security.md).
+    """
+    return f"""FROM pg_catalog.pg_locks AS l
 JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) l.relation
 JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid OPERATOR(pg_catalog.=) l.pid
 WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
-  AND n.nspname OPERATOR(pg_catalog.=) %(prefix)s::pg_catalog.name
-  AND c.relname OPERATOR(pg_catalog.=) ANY (%(tables)s::pg_catalog.name[])
+  AND n.nspname OPERATOR(pg_catalog.=) {prefix}
+  AND c.relname OPERATOR(pg_catalog.=) ANY ({tables})"""
+
+
+# The sessions holding locks on the step's tables (other than ours).
+BLOCKERS_QUERY = f"""
+SELECT DISTINCT ON (l.pid) l.pid, a.state,
+       pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start),
+       pg_catalog.left(a.query, 120), c.relname, l.mode
+{held_locks("%(prefix)s::pg_catalog.name", "%(tables)s::pg_catalog.name[]")}
 ORDER BY l.pid, c.relname
 """
 

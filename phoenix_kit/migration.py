@@ -115,7 +115,8 @@ def sql(
 ) -> str:
     """The SQL script moving ``prefix`` between two versions, for tools such as psql."""
     resolved = _prefix(prefix)
-    return export(from_version, to_version, resolved, _create_schema(create_schema, resolved))
+    timeouts = (conf.lock_timeout(), conf.ddl_lock_timeout())
+    return export(from_version, to_version, resolved, _create_schema(create_schema, resolved), timeouts)
 
 
 def _prefix(prefix: str | None) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from .lock import EXTENSION_LOCK_KEY, acquire_statement
+from .blocking import FIRST_DELAY, MAX_DELAY, held_locks
+from .lock import EXTENSION_LOCK_KEY, acquire_statement, timeout_setting
 from .marker import CREATED_SCHEMA_COMMENT, write_marker
 from .plan import Direction, Step, plan
 from .sqltext import SAFE_SEARCH_PATH, do_block, quote_ident, quote_literal, set_local
@@ -136,8 +137,59 @@ def lock_tables(step: Step, prefix: str) -> list[str]:
     ]
 
 
+def retrying_lock_tables(step: Step, prefix: str, bound: float, attempt: float) -> list[str]:
+    """For the exported script: the step's table locks, each attempt waiting at most ``attempt``
+    seconds, retried with jittered pauses until ``bound`` seconds have passed (a script cannot
+    roll its transaction back and start again, so the attempts are subtransactions).
+
+    Nothing but our advisory lock is held between attempts, so application queries
+    are never queued behind the step for longer than one attempt. The rest of the
+    step's statements wait at most one attempt too: if one cannot get a lock then,
+    the step fails and changes nothing.
+    """
+    locks = lock_tables(step, prefix)
+    if not locks:
+        return []
+    tables = "'{" + ",".join(table for table, _ in table_locks(step.version.number, step.direction)) + "}'::pg_catalog.name[]"
+    failure = (
+        f"phoenix_kit {step.version.label} {step.direction} could not lock its tables on prefix {prefix!r} "
+        f"within {bound:g}s (attempts of {attempt:g}s each); the prefix is unchanged at version {step.source}"
+    )
+    attempt_locks = ";\n      ".join(locks)
+    body = f"""
+DECLARE
+  deadline timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => {bound!r});
+  pause double precision := {FIRST_DELAY!r};
+BEGIN
+  PERFORM pg_catalog.set_config('lock_timeout', {quote_literal(timeout_setting(attempt))}, true);
+  LOOP
+    BEGIN
+      {attempt_locks};
+      RETURN;
+    EXCEPTION WHEN lock_not_available THEN
+      IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => pause) OPERATOR(pg_catalog.>) deadline THEN
+        RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = {quote_literal(failure)},
+          HINT = 'Holding them: ' OPERATOR(pg_catalog.||) coalesce((SELECT pg_catalog.string_agg(DISTINCT 'pid ' OPERATOR(pg_catalog.||)
+                   l.pid::pg_catalog.text OPERATOR(pg_catalog.||) ' (' OPERATOR(pg_catalog.||) coalesce(a.state, 'state hidden')
+                   OPERATOR(pg_catalog.||) ')', ', ')
+                 {held_locks(quote_literal(prefix) + "::pg_catalog.name", tables)}), 'no session any more')
+            OPERATOR(pg_catalog.||) '. End their transactions, or run the script again when they are done.';
+      END IF;
+      PERFORM pg_catalog.pg_sleep(pause OPERATOR(pg_catalog.*) (0.5::double precision OPERATOR(pg_catalog.+) pg_catalog.random()));
+      pause := least(pause OPERATOR(pg_catalog.*) 2, {MAX_DELAY!r});
+    END;
+  END LOOP;
+END"""
+    return [do_block(body)]
+
+
 def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
     """The step's statements, first its table locks, last the new marker."""
+    return [*lock_tables(step, prefix), *step_body(step, prefix, create_schema)]
+
+
+def step_body(step: Step, prefix: str, create_schema: bool) -> list[str]:
+    """The step's statements after its table locks: the version's, the schema's, the new marker."""
     schema = quote_ident(prefix)
     version = step.version
     if step.direction == "up":
@@ -152,7 +204,7 @@ def step_statements(step: Step, prefix: str, create_schema: bool) -> list[str]:
             statements = [*statements, drop_created_schema(prefix)]
     if step.target > 0:
         statements = [*statements, write_marker(prefix, step.target)]
-    return [*lock_tables(step, prefix), *statements]
+    return statements
 
 
 def assert_marker(prefix: str, expected: int) -> str:
@@ -194,8 +246,14 @@ END"""
 )
 
 
-def export(from_version: int, to_version: int, prefix: str, create_schema: bool) -> str:
-    """The script moving ``prefix`` from ``from_version`` to ``to_version``, for psql."""
+def export(
+    from_version: int, to_version: int, prefix: str, create_schema: bool, timeouts: tuple[float, float]
+) -> str:
+    """The script moving ``prefix`` from ``from_version`` to ``to_version``, for psql.
+
+    ``timeouts``: how long a step may wait for its table locks in all, and one attempt
+    (``PHOENIX_KIT_LOCK_TIMEOUT`` and ``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` when generated).
+    """
     steps = plan(from_version, to_version)
     lines = [
         f"-- phoenix_kit: prefix {quote_ident(prefix)} from version {from_version} to {to_version}.",
@@ -213,6 +271,7 @@ def export(from_version: int, to_version: int, prefix: str, create_schema: bool)
             f"{acquire_statement(prefix)};",
             f"{assert_marker(prefix, step.source)};",
         ]
-        lines += [f"{statement};" for statement in step_statements(step, prefix, create_schema)]
+        statements = [*retrying_lock_tables(step, prefix, *timeouts), *step_body(step, prefix, create_schema)]
+        lines += [f"{statement};" for statement in statements]
         lines.append("COMMIT;")
     return "\n".join(lines) + "\n"

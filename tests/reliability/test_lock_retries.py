@@ -5,7 +5,8 @@ open holds ACCESS SHARE on it. A step that waited for its ACCESS EXCLUSIVE lock
 without limit would queue every later query on the table behind it for as long
 as that transaction lives. Each attempt now waits at most
 ``PHOENIX_KIT_DDL_LOCK_TIMEOUT``, then rolls back and retries after a pause,
-until ``PHOENIX_KIT_LOCK_TIMEOUT`` is spent.
+until ``PHOENIX_KIT_LOCK_TIMEOUT`` is spent. The exported script does the same
+with subtransactions.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ import psycopg
 import pytest
 
 import phoenix_kit as pk
+from tests.helpers import psql
 from tests.reliability.common import connect, wait_until
+
+# So that a script that waits without bound (the defect) fails the test instead of hanging it.
+BOUNDED = "SET statement_timeout = '20s';\n"
 
 # Generous: several attempt timeouts (0.1 s each) and pauses, far below the holder's seconds.
 QUEUED_AT_MOST = 1.5
@@ -111,3 +116,46 @@ def test_a_step_blocked_past_the_bound_fails_naming_the_blocker_and_changes_noth
         [at_v07],
     ).fetchone()
     assert columns == (0,)
+
+
+def test_the_exported_script_retries_too_without_queueing_queries(
+    shared_conninfo: str, at_v07: str, reader: psycopg.Connection[Any]
+) -> None:
+    """sql(7, 8) through psql while the reader holds the table: queries go on; it completes once the reader ends."""
+    script = BOUNDED + pk.sql(7, 8, prefix=at_v07)
+    running: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: running.update(result=psql(shared_conninfo, script)))
+    thread.start()
+    with connect(shared_conninfo) as observer:
+        wait_until(lambda: _psql_waiting(observer, at_v07), "the script to wait for its table lock")
+    assert _query_time(shared_conninfo, at_v07) < QUEUED_AT_MOST
+    time.sleep(1)
+    assert _query_time(shared_conninfo, at_v07) < QUEUED_AT_MOST
+    assert thread.is_alive()  # still retrying
+
+    reader.execute("ROLLBACK")
+    thread.join(timeout=30)
+    assert running["result"].returncode == 0, running["result"].stderr
+    with connect(shared_conninfo) as conn:
+        assert pk.migrated_version(at_v07, using=conn) == 8
+
+
+def test_the_exported_script_gives_up_after_the_bound_naming_the_blocker(
+    conn: psycopg.Connection[Any], shared_conninfo: str, at_v07: str, reader: psycopg.Connection[Any], settings: Any
+) -> None:
+    settings.PHOENIX_KIT_LOCK_TIMEOUT = 1
+    result = psql(shared_conninfo, BOUNDED + pk.sql(7, 8, prefix=at_v07))
+
+    assert result.returncode != 0
+    assert "V08 up could not lock its tables" in result.stderr and "unchanged at version 7" in result.stderr
+    assert f"pid {reader.info.backend_pid} (idle in transaction)" in result.stderr
+    assert pk.migrated_version(at_v07, using=conn) == 7
+
+
+def _psql_waiting(observer: psycopg.Connection[Any], prefix: str) -> bool:
+    row = observer.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql' AND wait_event_type = 'Lock' "
+        "AND datname = current_database() AND strpos(query, %s) > 0",
+        [f'"{prefix}"."phoenix_kit_users"'],
+    ).fetchone()
+    return row is not None and row[0] > 0
