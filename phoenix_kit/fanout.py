@@ -72,11 +72,15 @@ def migrate_prefixes(
     jobs: int = 1,
     create_schema: bool | None = None,
     lock_timeout: float | None = None,
+    installs: Sequence[PrefixState] | None = None,
 ) -> Iterator[PrefixResult]:
     """Apply ``move`` to each of ``prefixes`` (None: every installed prefix); yield each result.
 
     Discovery (``prefixes=None``) reports installs owned by a role the
     migrating role does not act for as "skipped"; named, they fail.
+    ``installs``: those same prefixes as :func:`read_installs` already read
+    them, so that a caller who looked first (``losses.losing_ups``) costs no
+    second query; each prefix's marker is read again under its lock anyway.
 
     ``jobs > 1`` needs a Django alias: each worker thread uses its own connection.
     Arguments are checked before any SQL; prefix names read from the database
@@ -89,14 +93,25 @@ def migrate_prefixes(
         raise ValueError("jobs > 1 needs a Django database alias: each job opens its own connection")
     check_create_schema(create_schema)
     timeouts = (conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout())
-    return _results(move, names, using, jobs, create_schema, timeouts)
+    return _results(move, names, using, jobs, create_schema, timeouts, installs)
+
+
+def read_installs(prefixes: Sequence[str] | None, using: object = "default") -> list[PrefixState]:
+    """The catalog facts of ``prefixes`` (None: every install), in one query, as ``migrate_prefixes`` reads them."""
+    return states(connect(using), None if prefixes is None else [validate_prefix(p) for p in prefixes])
 
 
 def _results(
-    move: Move, names: list[str] | None, using: object, jobs: int, create_schema: bool | None, timeouts: Timeouts
+    move: Move,
+    names: list[str] | None,
+    using: object,
+    jobs: int,
+    create_schema: bool | None,
+    timeouts: Timeouts,
+    installs: Sequence[PrefixState] | None,
 ) -> Iterator[PrefixResult]:
     pending: list[tuple[str, int]] = []
-    for state in states(connect(using), names):
+    for state in states(connect(using), names) if installs is None else installs:
         result, current = _decide(state, move, discovered=names is None)
         if result is not None:
             yield result

@@ -28,10 +28,9 @@ from typing import Sequence
 from .db import Database, database_error
 from .errors import MarkerError
 from .fanout import Move
-from .marker import CREATED_SCHEMA_COMMENT
+from .marker import CREATED_SCHEMA_COMMENT, PrefixState
 from .plan import Step, get_step, latest_version
 from .sqltext import quote_ident
-from .status import states
 from .versions import VERSIONS, Loss
 
 __all__ = ["CountedLoss", "KeptSchema", "LostObject", "Losses", "assess", "kept_schema", "losing_ups", "step_drops"]
@@ -270,21 +269,20 @@ def assess(db: Database, prefix: str, steps: Sequence[Step]) -> Losses:
     return Losses(tuple(steps), tuple(_count_rows(db, prefix, steps)), tuple(_lost_objects(db, prefix, steps)))
 
 
-def losing_ups(db: Database, move: Move, prefixes: Sequence[str] | None = None) -> list[tuple[str, Losses]]:
-    """For a fan-out: the prefixes whose up steps under ``move`` would destroy something, with what.
+def losing_ups(db: Database, move: Move, installs: Sequence[PrefixState]) -> list[tuple[str, Losses]]:
+    """For a fan-out: the installs whose up steps under ``move`` would destroy something, with what.
 
-    ``prefixes`` as for :func:`~phoenix_kit.fanout.migrate_prefixes` (None: every
-    install). Only the up steps that declare a loss or drop something (today
-    V02's) are assessed, only on the prefixes that would run them: one catalog
-    query for the markers (none when the move applies no such version), then
-    :func:`assess` on those prefixes. Unreadable markers are skipped (the fan-out
-    reports them as failed).
+    ``installs`` as :func:`~phoenix_kit.fanout.read_installs` read them (hand
+    the same list to ``migrate_prefixes``). Only the up steps that declare a
+    loss or drop something (today V02's) are assessed, only on the prefixes that
+    would run them (:func:`assess`). Unreadable markers are skipped (the
+    fan-out reports them as failed).
     """
     risky = [number for number in range(1, latest_version() + 1) if _risky(get_step(number, "up"))]
     if move.kind == "down" or not risky or move.number < risky[0]:
         return []
     result = []
-    for state in states(db, None if prefixes is None else list(prefixes)):
+    for state in installs:
         if state.untrusted_owner is not None:  # migrate_prefixes() skips or refuses it: nothing is lost there
             continue
         try:

@@ -23,7 +23,7 @@ from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
 from ...prefix import PREFIX_RULE, validate_prefix
 from ...status import Status, installed, named, prefix_status
-from ...fanout import PrefixResult, migrate_prefixes
+from ...fanout import PrefixResult, migrate_prefixes, read_installs
 from ..migrate_support import Request, StepWriter, parse_request, report_results
 
 
@@ -203,7 +203,8 @@ class Command(BaseCommand):
                     "  and every object of yours (index, constraint, statistics, trigger, ...) that uses the "
                     "columns and tables they drop: --plan --prefix P lists them for one prefix"
                 )
-        upgrades = losing_ups(connect(alias), move, prefixes)  # counted, on the few prefixes they concern
+        installs = read_installs(prefixes, alias)  # one query, shared with the move itself
+        upgrades = losing_ups(connect(alias), move, installs)  # counted, on the few prefixes they concern
         for name, found in upgrades:
             self.stdout.write(f"On prefix {name!r} this move loses:", self.style.WARNING)
             for step in found.steps:
@@ -211,7 +212,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {step.version.label} {line}")
         if (losses or upgrades) and not self._ask(options["interactive"]):
             return
-        results = migrate_prefixes(move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema)
+        results = migrate_prefixes(
+            move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema, installs=installs
+        )
         if move.target(latest_version()) == 0:
             results = self._noting_kept_schemas(alias, results)
         summary = report_results(self.stdout, self.style, results, watch=conf.prefix())
