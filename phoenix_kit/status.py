@@ -11,23 +11,22 @@ from dataclasses import dataclass
 
 from .db import Database, connect
 from .errors import MarkerError
-from .marker import OUR_TABLES, PrefixState, relations_array
+from .marker import OUR_TABLES, VERSION_TABLE_JOIN, PrefixState, relations_array
 from .trust import ACTING, foreign_install_error, untrusted_owner
 from .plan import Step, latest_version, plan
 
-# The columns every listing reads for a schema ``n`` and its version table
-# ``c``: enough to report a marker, check it against the tables it claims and
-# see who owns the install, in one query whatever the number of installs.
-_COLUMNS = f"""pg_catalog.obj_description(c.oid, 'pg_class'), {relations_array("n")}, {untrusted_owner("n")}"""
+# The columns every listing reads for a schema ``n``, its version table ``c``
+# and marker ``d``: enough to report a marker, check it against the tables it
+# claims and see who owns the install, in one query whatever the number of installs.
+_COLUMNS = f"""d.description, {relations_array("n")}, {untrusted_owner("n")}"""
 
 # Every schema holding a ``phoenix_kit`` version table. Temporary schemas
 # (any session can create a table named phoenix_kit there) are never installs.
 INSTALLS_QUERY = f"""{ACTING}
 SELECT n.nspname, true, true, {_COLUMNS}
-FROM pg_catalog.pg_class AS c
-JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-WHERE c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
-  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])
+FROM pg_catalog.pg_namespace AS n
+{VERSION_TABLE_JOIN}
+WHERE c.oid IS NOT NULL
   AND NOT pg_catalog.pg_is_other_temp_schema(n.oid) AND n.oid OPERATOR(pg_catalog.<>) pg_catalog.pg_my_temp_schema()
 ORDER BY n.nspname
 """
@@ -37,9 +36,7 @@ NAMED_QUERY = f"""{ACTING}
 SELECT wanted.nspname, n.oid IS NOT NULL, c.oid IS NOT NULL, {_COLUMNS}
 FROM pg_catalog.unnest(%(prefixes)s::pg_catalog.name[]) WITH ORDINALITY AS wanted(nspname, position)
 LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
-LEFT JOIN pg_catalog.pg_class AS c
-       ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
-      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])
+{VERSION_TABLE_JOIN}
 ORDER BY wanted.position
 """
 
