@@ -178,8 +178,8 @@ class Runner:
                 f"phoenix_kit steps must run at READ COMMITTED, but the transaction they would join is "
                 f"{isolation.upper()}: its snapshot predates the locks a step takes, so the step would miss "
                 f"rows committed meanwhile. Nothing was changed. Call it outside your transaction, or begin "
-                f"that transaction at READ COMMITTED (with Django: leave OPTIONS['isolation_level'] at its "
-                f"default for the alias you migrate with)."
+                f"that transaction at READ COMMITTED (Django's migrate does so for phoenix_kit's own "
+                f"migrations whatever OPTIONS['isolation_level'] says)."
             )
         return state, _Session(lock_timeout, search_path, self._callers_transaction)
 
