@@ -4,7 +4,8 @@
 (seconds, default 60: how long a step may wait for its locks in all) and
 ``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` (seconds, default 0.1: how long one attempt
 may wait for a table lock, so application queries queued behind it wait no
-longer). Without configured Django settings (scripts using a
+longer) and ``PHOENIX_KIT_ONLINE`` (``"auto"``, ``"always"`` or ``"never"``:
+when steps that scan a table take their online form). Without configured Django settings (scripts using a
 bare psycopg connection) the defaults apply.
 """
 
@@ -16,6 +17,7 @@ from .prefix import validate_prefix
 DEFAULT_PREFIX = "public"
 DEFAULT_LOCK_TIMEOUT = 60.0
 DEFAULT_DDL_LOCK_TIMEOUT = 0.1
+ONLINE_CHOICES = ("auto", "always", "never")
 
 
 def _setting(name: str, default: object) -> object:
@@ -52,6 +54,14 @@ def lock_timeout(value: object = None) -> float:
 def ddl_lock_timeout() -> float:
     """The setting ``PHOENIX_KIT_DDL_LOCK_TIMEOUT``: a positive number of seconds."""
     return _seconds("PHOENIX_KIT_DDL_LOCK_TIMEOUT", _setting("PHOENIX_KIT_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT))
+
+
+def online() -> str:
+    """The setting ``PHOENIX_KIT_ONLINE``: one of :data:`ONLINE_CHOICES` (default "auto")."""
+    value = _setting("PHOENIX_KIT_ONLINE", "auto")
+    if value not in ONLINE_CHOICES:
+        raise ValueError(f"PHOENIX_KIT_ONLINE must be one of {', '.join(map(repr, ONLINE_CHOICES))}, got {value!r}")
+    return str(value)
 
 
 def _seconds(name: str, value: object) -> float:

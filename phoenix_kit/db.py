@@ -8,6 +8,7 @@ an outer transaction (Django's ``migrate``) become savepoints of it.
 
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
@@ -40,6 +41,13 @@ class Database(Protocol):
         ...
 
     def atomic(self) -> AbstractContextManager[object]: ...
+
+    def run_alone(self, sql: str, timeout: float) -> None:
+        """Run one statement outside any transaction (``CREATE INDEX CONCURRENTLY``), cancelled after ``timeout`` seconds.
+
+        Only called when :meth:`transaction_state` is "none".
+        """
+        ...
 
     def transaction_state(self) -> TransactionState: ...
 
@@ -76,6 +84,21 @@ def run_batch(connection: psycopg.Connection[Any], statements: Sequence[str]) ->
             cursor.close()
 
 
+def run_cancellable(connection: psycopg.Connection[Any], sql: str, timeout: float) -> None:
+    """``sql`` in autocommit, cancelled by the server after ``timeout`` seconds (SQLSTATE 57014).
+
+    A cancel request rather than a session ``lock_timeout``: a setting would
+    outlive the statement on the session (or, behind a transaction-pooling
+    PgBouncer, land on another client's server).
+    """
+    timer = threading.Timer(timeout, getattr(connection, "cancel_safe", connection.cancel))
+    timer.start()
+    try:
+        connection.execute(sql, prepare=False)
+    finally:
+        timer.cancel()
+
+
 class PsycopgDatabase:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self.connection = connection
@@ -97,6 +120,14 @@ class PsycopgDatabase:
         # transaction() commits at its end when it is the outermost block, even
         # without autocommit; nested, it is a savepoint.
         return self.connection.transaction()
+
+    def run_alone(self, sql: str, timeout: float) -> None:
+        autocommit = self.connection.autocommit
+        self.connection.autocommit = True
+        try:
+            run_cancellable(self.connection, sql, timeout)
+        finally:
+            self.connection.autocommit = autocommit
 
     def transaction_state(self) -> TransactionState:
         idle = self.connection.info.transaction_status == TransactionStatus.IDLE

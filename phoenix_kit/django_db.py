@@ -15,7 +15,7 @@ from django.utils.connection import ConnectionDoesNotExist
 
 from psycopg.pq import TransactionStatus
 
-from .db import Params, TransactionState, run_batch
+from .db import Params, TransactionState, run_batch, run_cancellable
 
 
 class DjangoDatabase:
@@ -42,6 +42,10 @@ class DjangoDatabase:
 
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
+
+    def run_alone(self, sql: str, timeout: float) -> None:
+        self.connection.ensure_connection()  # outside atomic(), so Django's connection is in autocommit
+        run_cancellable(self.connection.connection, sql, timeout)
 
     def transaction_state(self) -> TransactionState:
         return "none" if not self.connection.in_atomic_block and self.connection.get_autocommit() else "open"

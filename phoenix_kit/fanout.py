@@ -181,7 +181,7 @@ def _run_all(
 def _run_one(
     db: Database, prefix: str, current: int, move: Move, create_schema: bool | None, timeouts: Timeouts
 ) -> PrefixResult:
-    runner = Runner(db, prefix, *timeouts)
+    runner = Runner(db, prefix, *timeouts, online=conf.online())
     target = move.target(current)
     create = creates_schema(create_schema, prefix)
     try:

@@ -132,4 +132,4 @@ def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) ->
     writer: Writer | None = sys.stdout if log is True else (log or None)
     if writer is not None and not callable(getattr(writer, "write", None)):
         raise TypeError(f"log must be True, False, None or a writable text stream, got {log!r}")
-    return Runner(connect(using), prefix, timeout, ddl_timeout, writer)
+    return Runner(connect(using), prefix, timeout, ddl_timeout, writer, conf.online())

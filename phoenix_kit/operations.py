@@ -4,8 +4,10 @@ Forwards it runs ``up(version=N)``, backwards ``down(version=N)``, on the
 prefix configured when it runs (so ``override_settings`` works). The core
 no-ops when the prefix is already there, so a version applied by other
 means (the command, ``ensure_current``, Elixir PhoenixKit) is not an error.
-Inside Django's per-migration transaction the core's steps are savepoints.
-Under ``sqlmigrate`` it emits the step's real SQL instead.
+Inside Django's per-migration transaction the core's steps are savepoints;
+the migrations of versions with an online form are ``atomic = False``, so the
+core can take it. Under ``sqlmigrate`` it emits the step's transactional SQL
+instead (in a transaction of its own where Django opens none).
 """
 
 from __future__ import annotations
@@ -64,7 +66,10 @@ class ApplyVersion(Operation):
         if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
             prefix = conf.valid_prefix()
             step = get_step(self.number, direction)
-            for statement in [PIN_SEARCH_PATH, *step_statements(step, prefix, creates_schema(None, prefix))]:
+            statements = [PIN_SEARCH_PATH, *step_statements(step, prefix, creates_schema(None, prefix))]
+            if not schema_editor.atomic_migration:  # the online-capable versions: Django adds no BEGIN
+                statements = ["BEGIN ISOLATION LEVEL READ COMMITTED", *statements, "COMMIT"]
+            for statement in statements:
                 schema_editor.execute(statement, params=None)
             return
         # This migration's transaction is ours, and Django has sent nothing in

@@ -26,12 +26,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import psycopg
 
 from .blocking import Retry, describe_all, read_blockers
-from .db import Database, StatementFailed, database_error
+from .db import Database, Params, StatementFailed, database_error
 from .errors import (
     ConcurrentMigrationError,
     ConnectionLostError,
@@ -45,12 +45,26 @@ from .errors import (
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
 from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_state, relations_array, write_marker
+from .online import (
+    INVALID_INDEX_QUERY,
+    ONLINE_MIN_BYTES,
+    Batches,
+    IndexBuild,
+    OnlineFacts,
+    OnlineForm,
+    Validation,
+    Work,
+    online_form,
+    read_online_facts,
+)
 from .plan import Step, get_step
-from .script import PIN_SEARCH_PATH, step_statements, table_locks
+from .script import PIN_SEARCH_PATH, lock_tables, step_statements, table_locks
 from .sqltext import quote_ident, set_local
 from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_owner
 
 NextStep = Callable[[int], "Step | None"]
+
+MIN_BIGINT, MAX_BIGINT = -(2**63), 2**63 - 1
 
 
 class Writer(Protocol):
@@ -81,9 +95,27 @@ SELECT {STATE_COLUMNS}, {relations_array("n")}, {untrusted_owner("n")},
 """
 
 
+@dataclass(frozen=True)
+class Body:
+    """One locked transaction of an online form: what it runs once the step's marker is confirmed.
+
+    ``statements`` is called under the lock and returns None when there is
+    nothing left to do (another migrator did it); ``moves_marker``: it ends the
+    step (and is reported like one).
+    """
+
+    statements: Callable[[Step], "list[str] | None"]
+    moves_marker: bool
+    since: float | None = None  # when the step began, for its report (default: this transaction's first attempt)
+
+
 class _LockWaitTimedOut(Exception):
     def __init__(self, sqlstate: str | None) -> None:
         self.sqlstate = sqlstate
+
+
+class _Busy(Exception):
+    """A batch of an online form timed out waiting for a lock; it was rolled back."""
 
 
 class _TablesBusy(Exception):
@@ -111,6 +143,7 @@ class Runner:
     lock_timeout: float  # seconds a step may wait for its locks in all
     ddl_lock_timeout: float  # seconds one attempt may wait for one lock
     log: Writer | None = None
+    online: str = "auto"  # PHOENIX_KIT_ONLINE: when a step that scans a table takes its online form
     # Whether this run works inside a transaction the caller opened (set when it starts).
     _callers_transaction: bool = field(default=False, init=False)
 
@@ -152,10 +185,29 @@ class Runner:
                 return current
             if current == 0 and not state.schema_exists and (not create_schema or self.prefix == "public"):
                 raise self._schema_missing_error()
+            facts = read_online_facts(self.db, self.prefix)
         while True:
-            current, done = self._run_one(direction, current, next_step, create_schema, session)
+            step = next_step(current)
+            assert step is not None
+            interrupted = facts.interrupted(current)
+            with self._connection_kept(current):
+                if interrupted is not None and (step.version.number != interrupted.step.version.number or not self._goes_online(interrupted, facts)):
+                    current = self._undo(interrupted, session)
+                    facts = facts.undone(interrupted)
+                    continue
+                form = online_form(step.version.number, self.prefix) if step.direction == "up" else None
+                if form is not None and self._goes_online(form, facts):
+                    current, done = self._run_online(form, facts.sizes[form.table], current, create_schema, session)
+                else:
+                    current, done = self._run_one(direction, current, next_step, create_schema, session)
             if done or next_step(current) is None:  # no need to lock again to learn we are there
                 return current
+
+    def _goes_online(self, form: OnlineForm, facts: OnlineFacts) -> bool:
+        """Online outside the caller's transaction (CREATE INDEX CONCURRENTLY cannot run in one), as configured."""
+        if self._callers_transaction or self.online == "never":
+            return False
+        return self.online == "always" or facts.sizes.get(form.table, 0) >= ONLINE_MIN_BYTES
 
     def _check_run(self, *, check_marker: bool) -> tuple[PrefixState, _Session]:
         """Read and check what a run needs once (the re-reads under the lock stay one cheap query each).
@@ -194,18 +246,26 @@ class Runner:
         return SchemaMissingError(f"Schema {quote_ident(self.prefix)} does not exist and create_schema is False: {fix}.")
 
     def _run_one(
-        self, direction: int, seen: int, next_step: NextStep, create_schema: bool, session: _Session
+        self,
+        direction: int,
+        seen: int,
+        next_step: NextStep,
+        create_schema: bool,
+        session: _Session,
+        body: Body | None = None,
     ) -> tuple[int, bool]:
         """Run the next step under the lock, retrying while its tables are busy.
 
         Returns (marker now, whether the goal was already met); ``seen`` is the
         marker as this run last saw it (``direction`` 1: up, -1: down).
+        ``body``: one phase of an online form instead of the whole step (see
+        :class:`Body`).
         """
         started = time.monotonic()
         retry = Retry(started + self.lock_timeout)
         while True:
             try:
-                return self._attempt(direction, seen, next_step, create_schema, session, retry, started)
+                return self._attempt(direction, seen, next_step, create_schema, session, retry, started, body)
             except _TablesBusy as busy:
                 tables = [table for table, _ in table_locks(busy.step.version.number, busy.step.direction)]
                 blockers = read_blockers(self.db, self.prefix, tables)
@@ -238,6 +298,7 @@ class Runner:
         session: _Session,
         retry: Retry,
         started: float,
+        body: Body | None,
     ) -> tuple[int, bool]:
         step = None
         try:
@@ -246,22 +307,27 @@ class Runner:
                 if (current - seen) * direction < 0:
                     raise self._moved_back_error(direction, seen, current)
                 step = next_step(current)
-                if step is None:
+                statements = None
+                if step is not None:
+                    statements = step_statements(step, self.prefix, create_schema) if body is None else body.statements(step)
+                if step is None or statements is None:
                     self.db.execute_batch(self._restore(session))
-                    return current, True
-                self._execute_step(step, create_schema, session)
+                    return current, step is None
+                self._execute_step(step, statements, session)
         except _TablesBusy:
             raise
         except BaseException:
             if step is not None:
                 self._report(step, " FAILED\n")
             raise
-        self._report(step, f" OK {time.monotonic() - started:.2f}s\n")
+        if body is not None and not body.moves_marker:
+            return current, False
+        began = started if body is None or body.since is None else body.since
+        self._report(step, f" OK {time.monotonic() - began:.2f}s\n")
         return step.target, False
 
-    def _execute_step(self, step: Step, create_schema: bool, session: _Session) -> None:
+    def _execute_step(self, step: Step, statements: list[str], session: _Session) -> None:
         """The step's statements in one round trip; a failure names its statement without running it again."""
-        statements = step_statements(step, self.prefix, create_schema)
         try:
             self.db.execute_batch([*statements, *self._restore(session)])
         except StatementFailed as failed:
@@ -275,6 +341,126 @@ class Runner:
             if failed.index >= len(statements):  # restoring the caller's settings: not the step's fault
                 raise failed.error
             raise self._step_failed(step, statements[failed.index], failed.error) from failed.error
+
+    def _run_online(
+        self, form: OnlineForm, size: int, seen: int, create_schema: bool, session: _Session
+    ) -> tuple[int, bool]:
+        """The step as its online form: ``first`` (unless started), the work, then ``last`` with the marker."""
+        step = form.step
+        only = lambda current: step if current == step.source else None  # noqa: E731
+        self._say(f"  {step.describe()} online ({form.table}: {size / 2**20:.1f} MiB):\n")
+        started = time.monotonic()
+        current, _ = self._run_one(1, seen, only, create_schema, session, Body(self._first(form), moves_marker=False))
+        if current != step.source:  # another migrator moved the prefix: the main loop decides again
+            return current, False
+        for work in form.work:
+            self._do(form, work)
+        locks = lock_tables(step, self.prefix)
+        final = Body(lambda _: [*locks, *form.last, write_marker(self.prefix, step.target)], True, started)
+        return self._run_one(1, current, only, create_schema, session, final)
+
+    def _first(self, form: OnlineForm) -> Callable[[Step], "list[str] | None"]:
+        def statements(step: Step) -> list[str] | None:
+            if self._started(form):
+                return None
+            return [*lock_tables(step, self.prefix), *form.first]
+
+        return statements
+
+    def _started(self, form: OnlineForm) -> bool:
+        ((started,),) = self.db.fetchall(form.started)
+        return bool(started)
+
+    def _undo(self, form: OnlineForm, session: _Session) -> int:
+        """Undo an online form a crash interrupted, in one locked transaction; returns the marker."""
+        step = form.step
+        self._say(f"  Undoing the interrupted online {step.version.label} on prefix {self.prefix!r}\n")
+
+        def statements(_: Step) -> list[str] | None:
+            return [*lock_tables(step, self.prefix), *form.undo] if self._started(form) else None
+
+        only = lambda current: step if current == step.source else None  # noqa: E731
+        current, _ = self._run_one(1, step.source, only, False, session, Body(statements, moves_marker=False))
+        return current
+
+    def _do(self, form: OnlineForm, work: Work) -> None:
+        """One piece of an online form's work, outside any exclusive lock, within ``PHOENIX_KIT_LOCK_TIMEOUT``."""
+        began = time.monotonic()
+        if isinstance(work, IndexBuild):
+            rows = self.db.fetchall(INVALID_INDEX_QUERY, {"prefix": self.prefix, "name": work.name})
+            if rows:  # a build that was interrupted left it invalid
+                self._alone(form, f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(self.prefix)}.{quote_ident(work.name)}")
+            self._alone(form, work.sql)
+            done = f"building index {work.name} concurrently..."
+        elif isinstance(work, Validation):
+            try:  # SHARE UPDATE EXCLUSIVE: application reads and writes never queue behind its wait
+                self._in_short_transaction(work.sql, None, self.lock_timeout)
+            except _Busy:
+                raise self._work_blocked_error(form, "validating its constraint") from None
+            done = "validating its constraint..."
+        else:
+            batches = self._batches(form, work)
+            done = f"{work.what}... {batches} batch{'' if batches == 1 else 'es'},"
+        self._say(f"    {done} {time.monotonic() - began:.2f}s\n")
+
+    def _batches(self, form: OnlineForm, work: Batches) -> int:
+        """Run ``work`` until it returns NULL; a batch that waits too long for a lock is rolled back and retried."""
+        cursor: int | None = MIN_BIGINT if work.cursor else None
+        count = 0
+        retry = Retry(time.monotonic() + self.lock_timeout)
+        while True:
+            params = {"from": cursor} if work.cursor else None
+            try:
+                result = self._in_short_transaction(work.sql, params, self.ddl_lock_timeout)
+            except _Busy:
+                delay = retry.next_delay()
+                if delay is None:
+                    raise self._work_blocked_error(form, f"{work.what} (batches of a few thousand rows)") from None
+                time.sleep(delay)
+                continue
+            retry = Retry(time.monotonic() + self.lock_timeout)  # progress: the bound starts again
+            if result is None:
+                return count
+            count += 1
+            if work.cursor:
+                if result >= MAX_BIGINT:
+                    return count
+                cursor = result + 1
+
+    def _in_short_transaction(self, sql: str, params: Params, timeout: float) -> Any:
+        """``sql`` in a transaction of its own, its lock waits bounded by ``timeout``; its one value."""
+        try:
+            with self.db.atomic():
+                self.db.fetchall(f"{PIN_SEARCH_PATH}; {set_lock_timeout(timeout_setting(timeout))}")
+                rows = self.db.fetchall(sql, params)
+        except Exception as exc:
+            error = database_error(exc)
+            if error is not None and error.sqlstate in ("55P03", "40P01"):  # lock_not_available, deadlock
+                raise _Busy() from exc
+            raise
+        return rows[0][0] if rows else None
+
+    def _alone(self, form: OnlineForm, sql: str) -> None:
+        try:
+            self.db.run_alone(sql, self.lock_timeout)
+        except Exception as exc:
+            error = database_error(exc)
+            if error is not None and error.sqlstate == "57014":  # our cancel: the bound was spent
+                raise self._work_blocked_error(form, "building its index concurrently") from exc
+            raise
+
+    def _work_blocked_error(self, form: OnlineForm, doing: str) -> TablesLockedError:
+        step = form.step
+        blockers = read_blockers(self.db, self.prefix, [form.table])
+        return TablesLockedError(
+            f"phoenix_kit {step.version.label} up (online) could not finish {doing} on prefix {self.prefix!r} "
+            f"within {self.lock_timeout:g}s: it waits for other transactions, never holding a lock that "
+            f"application queries queue behind. Blocking: {describe_all(blockers)}. The prefix stays at version "
+            f"{step.source} with {step.version.label}'s online form started: run again to resume it "
+            f"(a down undoes it); raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer.",
+            blockers[0].pid if blockers else None,
+            blockers,
+        )
 
     @contextmanager
     def _locked(self, session: _Session, remaining: float) -> Iterator[None]:

@@ -4,5 +4,8 @@ from phoenix_kit.operations import ApplyVersion
 
 
 class Migration(migrations.Migration):
+    # Outside Django's per-migration transaction, so the step can take its
+    # online form (CREATE INDEX CONCURRENTLY cannot run inside a transaction).
+    atomic = False
     dependencies = [("phoenix_kit", "0015_v15")]
     operations = [ApplyVersion(16)]

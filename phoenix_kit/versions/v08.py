@@ -13,30 +13,56 @@ DOWN_LOSES: tuple[Loss, ...] = (
 
 
 
-def _bases(users: str) -> str:
-    """``SELECT id, base`` for every user, ``base`` = spec V08 derive(email).
+def step5(email: str, idot: str, kelvin: str) -> str:
+    """SQL: steps 1-5 of spec V08 ``derive`` on the text expression ``email``.
 
-    The e-mail is cast to text first (citext overloads split_part/translate/
-    regexp_replace case-insensitively). Lower-casing: the PL/pgSQL variables
-    ``v_idot`` and ``v_kelvin`` hold U+0130 and U+212A as the server encoding
-    spells them (one character, or in SQL_ASCII their UTF-8 bytes; '' where the
-    encoding has no such character: replace() then changes nothing), replaced by
-    'i' and 'k' first, then A-Z by ``translate``. Those two are the only
-    non-ASCII code points whose full lower case contains ASCII; every other
+    Lower-casing: ``idot`` and ``kelvin`` hold U+0130 and U+212A as the server
+    encoding spells them (one character, or in SQL_ASCII their UTF-8 bytes; ''
+    where the encoding has no such character: replace() then changes nothing),
+    replaced by 'i' and 'k' first, then A-Z by ``translate``. Those two are the
+    only non-ASCII code points whose full lower case contains ASCII; every other
     non-ASCII character is deleted by the filter anyway, so this equals full
     Unicode lower-casing followed by the ASCII filter. The filter works on
     characters, and every byte of a multibyte character is >= 0x80 in all
     server encodings (in SQL_ASCII each byte is a character), so no stray ASCII
-    can come out of one. ``OFFSET 0`` keeps the planner from inlining each step
-    into the next, so every step is evaluated once per row. Every function is
-    pg_catalog-qualified and every operator has an exact pg_catalog match.
+    can come out of one. Every function is pg_catalog-qualified.
     """
     return (
-        "SELECT id, CASE WHEN pg_catalog.length(s) < 3 THEN s || '_1' ELSE s END AS base FROM ("
-        "SELECT id, CASE WHEN s ~ '^[a-z]' THEN s ELSE 'user_' || pg_catalog.left(s, 25) END AS s FROM ("
-        "SELECT \"id\" AS id, pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.replace(pg_catalog.translate("
-        "pg_catalog.replace(pg_catalog.replace(pg_catalog.split_part(\"email\"::text, '@', 1), v_idot, 'i'), "
-        "v_kelvin, 'k'), v_from, v_to), '.', '_'), '[^a-z0-9_]', '', 'g'), 30) AS s "
+        "pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.replace(pg_catalog.translate("
+        f"pg_catalog.replace(pg_catalog.replace(pg_catalog.split_part({email}, '@', 1), {idot}, 'i'), "
+        f"{kelvin}, 'k'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '.', '_'), "
+        "'[^a-z0-9_]', '', 'g'), 30)"
+    )
+
+
+def step6(s: str) -> str:
+    """SQL: step 6 of ``derive`` on the step-5 result ``s`` (named twice: a column or variable)."""
+    return f"CASE WHEN {s} ~ '^[a-z]' THEN {s} ELSE 'user_' || pg_catalog.left({s}, 25) END"
+
+
+def step7(s: str) -> str:
+    """SQL: step 7 of ``derive`` on the step-6 result ``s``."""
+    return f"CASE WHEN pg_catalog.length({s}) < 3 THEN {s} || '_1' ELSE {s} END"
+
+
+EMAIL = '"email"::text'
+
+
+def _bases(users: str) -> str:
+    """``SELECT id, base`` for every user, ``base`` = spec V08 derive(email).
+
+    The e-mail is cast to text first (citext overloads split_part/translate/
+    regexp_replace case-insensitively); ``v_idot`` and ``v_kelvin`` are the
+    PL/pgSQL variables of :func:`backfill_declarations`. ``OFFSET 0`` keeps the
+    planner from inlining each step into the next, so every step is evaluated
+    once per row. Operators resolve in pg_catalog: steps run with the
+    search_path pinned to it.
+    """
+    return (
+        f"SELECT id, {step7('s')} AS base FROM ("
+        f"SELECT id, {step6('s')} AS s FROM ("
+        f'SELECT "id" AS id, {step5(EMAIL, "v_idot", "v_kelvin")} AS s '
+
         f"FROM {users} OFFSET 0) AS d1 OFFSET 0) AS d2"
     )
 
@@ -64,14 +90,11 @@ def _bases(users: str) -> str:
 #     is nobody's base is free. P's children, sorted by k, are scanned with a
 #     pointer (v_ptr) that only moves forward, so each child is passed once.
 #     A k of 19 digits or more cannot be reached (k <= number of users).
-def up(schema: str) -> list[str]:
-    users = f'{schema}."phoenix_kit_users"'
-    bases = _bases(users)
-    backfill = f"""DECLARE
-  v_from text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  v_to text := 'abcdefghijklmnopqrstuvwxyz';
+CHARACTER_DECLARATIONS = """
   v_idot text := '';
-  v_kelvin text := '';
+  v_kelvin text := '';"""
+
+SEQUENTIAL_DECLARATIONS = """
   v_ids bigint[];
   v_nodes integer[];
   v_child_k bigint[];
@@ -83,10 +106,11 @@ def up(schema: str) -> list[str]:
   v_ks bigint[];
   v_p integer;
   v_j integer;
-  v_k bigint;
-BEGIN
-  -- U+0130 and U+212A in the server encoding, where it has them; a database
-  -- that has no conversion from UTF8 (MULE_INTERNAL) cannot spell them either.
+  v_k bigint;"""
+
+# U+0130 and U+212A in the server encoding, where it has them; a database
+# that has no conversion from UTF8 (MULE_INTERNAL) cannot spell them either.
+SPECIAL_CHARACTERS = """
   BEGIN
     v_idot := pg_catalog.convert_from(pg_catalog.decode('c4b0', 'hex'), 'UTF8');
   EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
@@ -96,18 +120,21 @@ BEGIN
     v_kelvin := pg_catalog.convert_from(pg_catalog.decode('e284aa', 'hex'), 'UTF8');
   EXCEPTION WHEN untranslatable_character OR character_not_in_repertoire OR undefined_function THEN
     v_kelvin := '';
-  END;
+  END;"""
 
-  UPDATE {users} AS u SET "username" = n.name
-    FROM (SELECT id, CASE WHEN rn = 1 THEN base ELSE base || '_' || (rn - 1)::text END AS name
-            FROM (SELECT id, base, pg_catalog.row_number() OVER (PARTITION BY base ORDER BY id) AS rn
-                    FROM ({bases}) AS b) AS ranked) AS n
-   WHERE u."id" = n.id;
 
-  IF NOT EXISTS (SELECT 1 FROM {users} GROUP BY "username" HAVING pg_catalog.count(*) > 1) THEN
-    RETURN;
-  END IF;
+def ranked_names(bases: str) -> str:
+    """``SELECT id, name``: the set-based names (a) of the users of ``bases``."""
+    return (
+        "SELECT id, CASE WHEN rn = 1 THEN base ELSE base || '_' || (rn - 1)::text END AS name "
+        "FROM (SELECT id, base, pg_catalog.row_number() OVER (PARTITION BY base ORDER BY id) AS rn "
+        f"FROM ({bases}) AS b) AS ranked"
+    )
 
+
+def sequential_names(bases: str) -> str:
+    """PL/pgSQL: the exact sequential rule (b) over ``bases``; leaves ids in ``v_ids``, suffixes in ``v_ks``."""
+    return f"""
   WITH b AS MATERIALIZED ({bases}),
   node AS (SELECT base, pg_catalog.row_number() OVER (ORDER BY base COLLATE pg_catalog."C")::integer AS no
              FROM b GROUP BY base),
@@ -132,7 +159,7 @@ BEGIN
   v_taken := pg_catalog.array_fill(false, ARRAY[pg_catalog.cardinality(v_ptr)]);
   v_last := pg_catalog.array_fill(0::bigint, ARRAY[pg_catalog.cardinality(v_ptr)]);
   v_ks := pg_catalog.array_fill(0::bigint, ARRAY[pg_catalog.cardinality(v_ids)]);
-  FOR i IN 1 .. pg_catalog.cardinality(v_ids) LOOP
+  FOR i IN 1 .. coalesce(pg_catalog.cardinality(v_ids), 0) LOOP
     v_p := v_nodes[i];
     IF NOT v_taken[v_p] THEN
       v_taken[v_p] := true;  -- the base itself (k = 0)
@@ -152,12 +179,32 @@ BEGIN
       v_last[v_p] := v_k;
       v_ks[i] := v_k;
     END IF;
-  END LOOP;
+  END LOOP;"""
 
-  UPDATE {users} AS u SET "username" = n.name
-    FROM (SELECT b.id, CASE WHEN x.k = 0 THEN b.base ELSE b.base || '_' || x.k::text END AS name
-            FROM ({bases}) AS b
-            JOIN ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_ks)) AS x (id, k) ON x.id = b.id) AS n
+
+def sequential_named(bases: str) -> str:
+    """``SELECT id, name`` from the sequential rule's ``v_ids`` and ``v_ks`` and the users of ``bases``."""
+    return (
+        "SELECT b.id, CASE WHEN x.k = 0 THEN b.base ELSE b.base || '_' || x.k::text END AS name "
+        f"FROM ({bases}) AS b "
+        "JOIN ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_ks)) AS x (id, k) ON x.id = b.id"
+    )
+
+
+def up(schema: str) -> list[str]:
+    users = f'{schema}."phoenix_kit_users"'
+    bases = _bases(users)
+    backfill = f"""DECLARE{CHARACTER_DECLARATIONS}{SEQUENTIAL_DECLARATIONS}
+BEGIN{SPECIAL_CHARACTERS}
+
+  UPDATE {users} AS u SET "username" = n.name FROM ({ranked_names(bases)}) AS n WHERE u."id" = n.id;
+
+  IF NOT EXISTS (SELECT 1 FROM {users} GROUP BY "username" HAVING pg_catalog.count(*) > 1) THEN
+    RETURN;
+  END IF;
+{sequential_names(bases)}
+
+  UPDATE {users} AS u SET "username" = n.name FROM ({sequential_named(bases)}) AS n
    WHERE u."id" = n.id AND u."username"::text IS DISTINCT FROM n.name;
 END;"""
     return [
