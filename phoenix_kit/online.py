@@ -70,15 +70,19 @@ class Validation:
 
 @dataclass(frozen=True)
 class Batches:
-    """A statement run in short transactions until it returns NULL.
+    """A statement run in short transactions until it has caught up.
 
     ``cursor``: it takes ``%(from)s``, the first id of its batch, and returns the
-    last id it did (the next batch starts after it).
+    last id it did (the next batch starts after it), NULL when none is left.
+    Otherwise it returns how many items it did, and a batch short of ``full``
+    means it has caught up: under steady application writes there is always a
+    little more, which the step's final transaction takes.
     """
 
     what: str
     sql: str
     cursor: bool
+    full: int = 0
 
 
 Work = Union[IndexBuild, Validation, Batches]
@@ -196,7 +200,7 @@ def _derived(number: int, prefix: str) -> OnlineForm | None:
 def _v08(prefix: str) -> OnlineForm:
     schema = quote_ident(prefix)
     build = next(_index_build(statement, m) for generic, statement in _statements(8, prefix) if (m := _INDEX.match(generic)))
-    rename = Batches("naming users", v08_online.rename_batch(schema), cursor=False)
+    rename = Batches("naming users", v08_online.rename_batch(schema), cursor=False, full=v08_online.RENAME_BATCH)
     return OnlineForm(
         get_step(8, "up"),
         "phoenix_kit_users",

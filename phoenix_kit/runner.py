@@ -410,8 +410,8 @@ class Runner:
         retry = Retry(time.monotonic() + self.lock_timeout)
         while True:
             params = {"from": cursor} if work.cursor else None
-            try:
-                result = self._in_short_transaction(work.sql, params, self.ddl_lock_timeout)
+            try:  # under the prefix's lock too: two migrators never run batches at once
+                result = self._in_short_transaction(work.sql, params, self.ddl_lock_timeout, locked=True)
             except _Busy:
                 delay = retry.next_delay()
                 if delay is None:
@@ -422,16 +422,20 @@ class Runner:
             if result is None:
                 return count
             count += 1
+            if not work.cursor and result < work.full:
+                return count
             if work.cursor:
                 if result >= MAX_BIGINT:
                     return count
                 cursor = result + 1
 
-    def _in_short_transaction(self, sql: str, params: Params, timeout: float) -> Any:
-        """``sql`` in a transaction of its own, its lock waits bounded by ``timeout``; its one value."""
+    def _in_short_transaction(self, sql: str, params: Params, timeout: float, *, locked: bool = False) -> Any:
+        """``sql`` in a transaction of its own (``locked``: holding the prefix's lock), its lock waits
+        bounded by ``timeout``; its one value."""
+        prelude = [PIN_SEARCH_PATH, set_lock_timeout(timeout_setting(timeout)), *([acquire_statement(self.prefix)] if locked else [])]
         try:
             with self.db.atomic():
-                self.db.fetchall(f"{PIN_SEARCH_PATH}; {set_lock_timeout(timeout_setting(timeout))}")
+                self.db.fetchall(";\n".join(prelude))
                 rows = self.db.fetchall(sql, params)
         except Exception as exc:
             error = database_error(exc)

@@ -10,21 +10,24 @@ in small batches, while the application keeps reading and writing users:
    table ``phoenix_kit_v08_bases``, keyed by id; from then on triggers keep it
    exact as the application inserts, updates and deletes users;
 3. ``rename`` batches name the users of the *families* listed in
-   ``phoenix_kit_v08_dirty``. A family is every base with the same root (the
+   ``phoenix_kit_v08_marks``. A family is every base with the same root (the
    base without its trailing ``_<k>`` groups): a user's candidate names (base,
    base_1, ...) all have its base's root, so the sequential rule over all users
    equals the rule run family by family, and names of different families never
    collide. Copying and every application change mark the families they touch;
 4. the unique index is built concurrently (usernames are unique in every
-   committed state: a user who changes e-mail or id loses its name at once);
-5. the final step transaction, under the step's brief lock, names the few
-   families still marked, drops the helpers and writes the marker.
+   committed state: a user who changes e-mail or id loses its name at once,
+   and a batch writes a name only to a user still in the family it computed);
+5. the final step transaction, under the step's brief lock, names the families
+   still marked, drops the helpers and writes the marker.
 
-Who waits for whom: a batch deletes the family marks it takes first, so an
-application write to those families (whose trigger marks them) waits for the
-batch to commit, and a batch never reads a family while a change to it is
-in flight. Every wait of a batch is bounded by the attempt timeout; a timed-out
-batch rolls back and is retried, so the application waits at most one batch.
+Who waits for whom: the triggers only insert marks and write the helper row of
+the user being changed, so application transactions never wait for each other
+because of them. A batch holds row locks on the users it copies or renames
+until it commits, and each of its own waits is bounded by the attempt timeout
+(a timed-out batch rolls back and is retried), so an application write waits
+at most one batch. Batches take the prefix's lock: two migrators never name the
+same family at once.
 
 A crash anywhere leaves the helpers (or nothing, before step 1 commits): the
 next ``up`` resumes from the marks, the next ``down`` or a transactional up
@@ -47,7 +50,7 @@ from phoenix_kit.versions.v08 import (
 )
 
 BASES = "phoenix_kit_v08_bases"
-DIRTY = "phoenix_kit_v08_dirty"
+MARKS = "phoenix_kit_v08_marks"
 FUNCTIONS = ("phoenix_kit_v08_base(text)", "phoenix_kit_v08_clear()", "phoenix_kit_v08_track()",
              "phoenix_kit_v08_copy(bigint, integer)", "phoenix_kit_v08_rename(integer)")
 TRIGGERS = ("phoenix_kit_v08_clear", "phoenix_kit_v08_track", "phoenix_kit_v08_truncate")
@@ -66,14 +69,13 @@ def _root(base: str) -> str:
 
 
 def _mark(schema: str, roots: str) -> str:
-    """Mark the families of ``roots`` (a query); DO UPDATE locks the mark, so a batch taking it waits for us.
+    """Mark the families of ``roots`` (a query) as to be named again.
 
-    Sorted, so two writers marking the same two families take them in the same order.
+    Marks are only ever inserted, never updated, so writers never wait for one
+    another on them; a batch deletes the marks it can see, so a mark committed
+    after its snapshot survives it.
     """
-    return (
-        f"INSERT INTO {schema}.{DIRTY} (root) SELECT DISTINCT r FROM ({roots}) AS m (r) WHERE r IS NOT NULL "
-        "ORDER BY r ON CONFLICT (root) DO UPDATE SET root = EXCLUDED.root"
-    )
+    return f"INSERT INTO {schema}.{MARKS} (root) SELECT DISTINCT r FROM ({roots}) AS m (r) WHERE r IS NOT NULL"
 
 
 def _function(schema: str, signature: str, returns: str, body: str, *, definer: bool = False) -> str:
@@ -106,35 +108,42 @@ END""")
 
 
 def _rename_body(schema: str, users: str) -> str:
-    family = f"SELECT id, base FROM {schema}.{BASES} WHERE root = ANY (v_roots)"
+    # The families as one snapshot read them, in id order; every name below is computed from it.
+    family = "SELECT id, base FROM ROWS FROM (pg_catalog.unnest(v_fids), pg_catalog.unnest(v_fbases)) AS f (id, base)"
     return f"""DECLARE
   v_roots text[];
+  v_fids bigint[];
+  v_fbases text[];
   v_names text[];{SEQUENTIAL_DECLARATIONS}
 BEGIN
   WITH taken AS (
-    DELETE FROM {schema}.{DIRTY} WHERE root = ANY (ARRAY(
-      SELECT root FROM {schema}.{DIRTY} ORDER BY root LIMIT p_limit FOR UPDATE SKIP LOCKED))
+    DELETE FROM {schema}.{MARKS} WHERE root = ANY (ARRAY(
+      SELECT DISTINCT root FROM {schema}.{MARKS} ORDER BY root LIMIT p_limit))
     RETURNING root)
-  SELECT pg_catalog.array_agg(root) INTO v_roots FROM taken;
+  SELECT pg_catalog.array_agg(DISTINCT root) INTO v_roots FROM taken;
   IF v_roots IS NULL THEN
     RETURN NULL;
   END IF;
+  SELECT pg_catalog.array_agg(id ORDER BY id), pg_catalog.array_agg(base ORDER BY id)
+    INTO v_fids, v_fbases FROM {schema}.{BASES} WHERE root = ANY (v_roots);
 
-  SELECT pg_catalog.array_agg(id ORDER BY id), pg_catalog.array_agg(name ORDER BY id)
-    INTO v_ids, v_names FROM ({ranked_names(family)}) AS n;
+  SELECT pg_catalog.array_agg(name ORDER BY id) INTO v_names FROM ({ranked_names(family)}) AS n;
   IF EXISTS (SELECT FROM pg_catalog.unnest(v_names) AS x (name) GROUP BY name HAVING pg_catalog.count(*) > 1) THEN
 {sequential_names(family)}
     SELECT pg_catalog.array_agg(name ORDER BY id) INTO v_names FROM ({sequential_named(family)}) AS n;
   END IF;
 
   -- Names move within the family only: clear the ones that change first, so
-  -- the unique index (once built) never sees two users holding one name.
+  -- the unique index (once built) never sees two users holding one name. A
+  -- user whose e-mail changed since the snapshot is left alone (its trigger
+  -- cleared its name and marked both families).
   UPDATE {users} AS u SET "username" = NULL
-    FROM ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_names)) AS n (id, name)
+    FROM ROWS FROM (pg_catalog.unnest(v_fids), pg_catalog.unnest(v_names)) AS n (id, name)
    WHERE u."id" = n.id AND u."username" IS NOT NULL AND u."username"::text IS DISTINCT FROM n.name;
   UPDATE {users} AS u SET "username" = n.name
-    FROM ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_names)) AS n (id, name)
-   WHERE u."id" = n.id AND u."username"::text IS DISTINCT FROM n.name;
+    FROM ROWS FROM (pg_catalog.unnest(v_fids), pg_catalog.unnest(v_names), pg_catalog.unnest(v_fbases)) AS n (id, name, base)
+   WHERE u."id" = n.id AND u."username"::text IS DISTINCT FROM n.name
+     AND {schema}.phoenix_kit_v08_base(u."email"::text) = n.base;
   RETURN pg_catalog.cardinality(v_roots);
 END"""
 
@@ -149,7 +158,7 @@ def first(schema: str) -> list[str]:
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     DELETE FROM {schema}.{BASES};
-    DELETE FROM {schema}.{DIRTY};
+    DELETE FROM {schema}.{MARKS};
     RETURN NULL;
   END IF;
   IF TG_OP <> 'INSERT' THEN
@@ -190,7 +199,8 @@ END"""
         f"CREATE TABLE {schema}.{BASES} (id bigint PRIMARY KEY, base text COLLATE pg_catalog.\"C\" NOT NULL, "
         f"root text COLLATE pg_catalog.\"C\" NOT NULL)",
         f"CREATE INDEX {BASES}_root ON {schema}.{BASES} (root)",
-        f"CREATE TABLE {schema}.{DIRTY} (root text COLLATE pg_catalog.\"C\" PRIMARY KEY)",
+        f"CREATE TABLE {schema}.{MARKS} (root text COLLATE pg_catalog.\"C\" NOT NULL)",
+        f"CREATE INDEX {MARKS}_root ON {schema}.{MARKS} (root)",
         _base_function(schema),
         # The application's role runs the trigger and cannot write the helpers: it runs as ours.
         _function(schema, "phoenix_kit_v08_track()", "trigger", track, definer=True),
@@ -232,7 +242,7 @@ def _drop_helpers(schema: str) -> list[str]:
     return [
         *(f"DROP TRIGGER {trigger} ON {users}" for trigger in TRIGGERS),
         *(f"DROP FUNCTION {schema}.{function}" for function in FUNCTIONS),
-        f"DROP TABLE {schema}.{DIRTY}, {schema}.{BASES}",
+        f"DROP TABLE {schema}.{MARKS}, {schema}.{BASES}",
     ]
 
 

@@ -1,0 +1,365 @@
+"""The online forms of V08, V10, V13 and V16 (issue 10, item 2).
+
+Each must end in exactly the version's catalog (and, for V08, the spec's
+usernames) whether it runs in one go, is interrupted at any point (states
+built deterministically here; ``kill -9`` and ``pg_terminate_backend`` at
+random points below) and then resumed by ``up`` or undone by ``down``, or
+runs while application writers insert, rename and delete users.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+import phoenix_kit as pk
+from phoenix_kit.online import IndexBuild, online_form
+from phoenix_kit.script import PIN_SEARCH_PATH
+from phoenix_kit.sqltext import quote_ident
+from phoenix_kit.versions import v08_online
+from tests.reliability.children import spawn
+from tests.reliability.common import SEED, connect, drop_schema, unique_name, wait_until
+from tests.reliability.references import References, assert_consistent
+from tests.test_data_steps import VECTORS, reference_usernames
+
+# Local parts that collide in every way the rule knows: equal bases, a base
+# equal to another's suffixed name (the exact sequential path), rule 7's _1.
+LOCALS = ["john.doe", "John_Doe", "john_doe_1", "jo", "jo_1", "ab_1", "AB", "x", "x_1", "X.1", "x_1_1", "9lives", "_u"]
+ONLINE_VERSIONS = [8, 10, 13, 16]
+
+
+def colliding_emails(count: int, tag: str = "") -> list[str]:
+    return [f"{LOCALS[i % len(LOCALS)]}{'' if i % 4 else i % 7}@{tag}d{i}.io" for i in range(count)]
+
+
+def insert_users(conn: psycopg.Connection[Any], prefix: str, emails: list[str]) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {quote_ident(prefix)}.phoenix_kit_users (email, hashed_password, inserted_at, updated_at) "
+            "SELECT e, 'x', now(), now() FROM unnest(%s::text[]) WITH ORDINALITY AS t (e, n) ORDER BY n",
+            [emails],
+        )
+
+
+def assert_usernames_exact(conn: psycopg.Connection[Any], prefix: str) -> None:
+    rows = conn.execute(f"SELECT email::text, username FROM {quote_ident(prefix)}.phoenix_kit_users ORDER BY id").fetchall()
+    expected = reference_usernames([email for email, _ in rows])
+    wrong = [(email, name, want) for (email, name), want in zip(rows, expected) if name != want]
+    assert not wrong, f"{len(wrong)} of {len(rows)} usernames differ from the spec's rule, e.g. {wrong[:5]}"
+
+
+def at(conn: psycopg.Connection[Any], version: int, users: list[str]) -> str:
+    prefix = unique_name("online")
+    pk.up(version=version, prefix=prefix, using=conn, log=False)
+    insert_users(conn, prefix, users)
+    return prefix
+
+
+def run_in_transaction(conn: psycopg.Connection[Any], statements: list[str] | tuple[str, ...]) -> None:
+    with conn.transaction():
+        conn.execute(PIN_SEARCH_PATH)
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.fixture
+def always(settings: Any) -> None:
+    settings.PHOENIX_KIT_ONLINE = "always"
+
+
+def test_the_online_forms_leave_each_versions_catalog_and_the_spec_usernames(
+    conn: psycopg.Connection[Any], references: References, always: None
+) -> None:
+    emails = [email for _, email, _ in VECTORS] + colliding_emails(300)
+    prefix = at(conn, 7, emails)
+    log: list[str] = []
+
+    class Log:
+        def write(self, text: str) -> None:
+            log.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    assert pk.up(prefix=prefix, using=conn, log=Log()) == pk.latest_version()
+    text = "".join(log)
+    for version in ONLINE_VERSIONS:
+        assert f"{pk.plan(version - 1, version)[0].describe()} online (" in text, text
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    vectors = conn.execute(f'SELECT id, email::text, username FROM "{prefix}".phoenix_kit_users ORDER BY id LIMIT 17').fetchall()
+    assert vectors == VECTORS
+    drop_schema(conn, prefix)
+
+
+def test_auto_takes_the_online_form_only_for_a_large_table(conn: psycopg.Connection[Any]) -> None:
+    small, large = at(conn, 7, colliding_emails(100)), at(conn, 7, colliding_emails(20000))
+    for prefix, online in ((small, False), (large, True)):
+        log: list[str] = []
+
+        class Log:
+            def write(self, text: str) -> None:
+                log.append(text)
+
+            def flush(self) -> None:
+                pass
+
+        pk.up(version=8, prefix=prefix, using=conn, log=Log())
+        assert (" online (phoenix_kit_users" in "".join(log)) is online, "".join(log)
+        assert_usernames_exact(conn, prefix)
+        drop_schema(conn, prefix)
+
+
+def test_a_caller_transaction_gets_the_transactional_form(conn: psycopg.Connection[Any], always: None) -> None:
+    prefix = at(conn, 7, colliding_emails(50))
+    with conn.transaction():
+        assert pk.up(version=8, prefix=prefix, using=conn, log=False) == 8
+    assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
+
+
+# Interrupted states, each built by running part of the form by hand.
+def _v08_partial_copy(conn: psycopg.Connection[Any], prefix: str) -> None:
+    conn.execute(f"SELECT {quote_ident(prefix)}.phoenix_kit_v08_copy(-9223372036854775808, 7)")
+
+
+def _v08_partial_rename(conn: psycopg.Connection[Any], prefix: str) -> None:
+    schema = quote_ident(prefix)
+    conn.execute(f"SELECT {schema}.phoenix_kit_v08_copy(-9223372036854775808, 100000)")
+    conn.execute(f"SELECT {schema}.phoenix_kit_v08_rename(5)")
+
+
+def _invalid_index(version: int) -> Callable[[psycopg.Connection[Any], str], None]:
+    def make(conn: psycopg.Connection[Any], prefix: str) -> None:
+        form = online_form(version, prefix)
+        assert form is not None
+        if version == 8:
+            _v08_partial_rename(conn, prefix)
+            conn.execute(f"SELECT {quote_ident(prefix)}.phoenix_kit_v08_rename(100000)")
+        build = next(work for work in form.work if isinstance(work, IndexBuild))
+        conn.execute(build.sql)
+        # What a build killed half-way leaves: the index, marked invalid.
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+            [f"{quote_ident(prefix)}.{quote_ident(build.name)}"],
+        )
+
+    return make
+
+
+def _nothing_more(conn: psycopg.Connection[Any], prefix: str) -> None:
+    pass
+
+
+INTERRUPTIONS = [
+    *((version, "after its first transaction", _nothing_more) for version in ONLINE_VERSIONS),
+    (8, "during the copy", _v08_partial_copy),
+    (8, "while naming users", _v08_partial_rename),
+    *((version, "with an invalid index", _invalid_index(version)) for version in (8, 10, 13)),
+]
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resumed by up", "undone by down"])
+@pytest.mark.parametrize(("version", "when", "interrupt"), INTERRUPTIONS, ids=[f"V{v:02d} {w}" for v, w, _ in INTERRUPTIONS])
+def test_an_interrupted_online_form_is_resumed_or_undone_exactly(
+    conn: psycopg.Connection[Any],
+    references: References,
+    always: None,
+    version: int,
+    when: str,
+    interrupt: Callable[[psycopg.Connection[Any], str], None],
+    resume: bool,
+) -> None:
+    prefix = at(conn, version - 1, colliding_emails(60))
+    form = online_form(version, prefix)
+    assert form is not None
+    run_in_transaction(conn, form.first)
+    interrupt(conn, prefix)
+    assert pk.migrated_version(prefix, using=conn) == version - 1
+    if resume:
+        assert pk.up(version=version, prefix=prefix, using=conn, log=False) == version
+    else:
+        assert pk.down(version=version - 1, prefix=prefix, using=conn, log=False) == version - 2
+    assert_consistent(conn, prefix, references)
+    if version == 8 and resume:
+        assert_usernames_exact(conn, prefix)
+    assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
+    assert_consistent(conn, prefix, references)
+    if version == 8:  # (users inserted after V08 are the application's to name)
+        assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
+
+
+def test_a_marker_one_behind_a_complete_version_is_not_taken_for_an_interrupted_form(
+    conn: psycopg.Connection[Any], always: None
+) -> None:
+    """V10's columns and indexes with marker 9 look like an interrupted online V10, but carry no sign of one:
+    nothing is undone (the step fails on the existing objects, as without online forms)."""
+    prefix = at(conn, 10, colliding_emails(10))
+    conn.execute(f"COMMENT ON TABLE {quote_ident(prefix)}.phoenix_kit IS '9'")
+    with pytest.raises(pk.StepFailedError, match="already exists"):
+        pk.up(prefix=prefix, using=conn, log=False)
+    assert conn.execute(
+        f"SELECT count(*) FROM pg_attribute WHERE attrelid = '{quote_ident(prefix)}.phoenix_kit_users'::regclass "
+        "AND attname = 'registration_ip' AND NOT attisdropped"
+    ).fetchone() == (1,)
+    drop_schema(conn, prefix)
+
+
+# Application writers during the online V08.
+def _writer(conninfo: str, prefix: str, seed: int, stop: threading.Event, errors: list[BaseException]) -> None:
+    rng = random.Random(seed)
+    users = f"{quote_ident(prefix)}.phoenix_kit_users"
+    try:
+        with connect(conninfo) as conn:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                email = f"{rng.choice(LOCALS)}{rng.choice(['', '1', '2'])}@w{seed}-{n}.io"
+                (top,) = conn.execute(f"SELECT max(id) FROM {users}").fetchone()  # type: ignore[misc]
+                target = rng.randint(1, top)
+                op = rng.random()
+                if op < 0.35:
+                    conn.execute(
+                        f"INSERT INTO {users} (email, hashed_password, inserted_at, updated_at) VALUES (%s, 'x', now(), now())",
+                        [email],
+                    )
+                elif op < 0.7:
+                    conn.execute(f"UPDATE {users} SET email = %s WHERE id = %s", [email, target])
+                elif op < 0.8:
+                    conn.execute(f"UPDATE {users} SET id = -id WHERE id = %s AND id > 0", [target])
+                elif op < 0.9:
+                    with conn.transaction():  # several changes in one transaction
+                        conn.execute(f"UPDATE {users} SET email = %s WHERE id = %s", [email, target])
+                        conn.execute(f"DELETE FROM {users} WHERE id = %s", [rng.randint(1, top)])
+                else:
+                    conn.execute(f"DELETE FROM {users} WHERE id = %s", [target])
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_concurrent_writers_during_the_online_v08_all_end_with_correct_usernames(
+    conn: psycopg.Connection[Any], shared_conninfo: str, references: References, always: None, trial: int
+) -> None:
+    prefix = at(conn, 7, colliding_emails(12000, f"t{trial}"))
+    stop, errors = threading.Event(), []
+    writers = [
+        threading.Thread(target=_writer, args=(shared_conninfo, prefix, SEED + 10 * trial + i, stop, errors)) for i in range(3)
+    ]
+    log: list[str] = []
+
+    class StopWritersBeforeTheFinalStep:
+        """The writers stop once the index is built: the final transaction locks them out anyway, and
+        a row written after it commits is the application's to name."""
+
+        def write(self, text: str) -> None:
+            log.append(text)
+            if "building index" in text:
+                stop.set()
+
+        def flush(self) -> None:
+            pass
+
+    for writer in writers:
+        writer.start()
+    time.sleep(0.2)
+    try:
+        assert pk.up(version=8, prefix=prefix, using=conn, log=StopWritersBeforeTheFinalStep()) == 8
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    assert not errors, errors
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
+
+
+# kill -9 and pg_terminate_backend at random points of the online V08. Each
+# trial waits (polling pg_stat_activity) until the migrator's session is at
+# one chosen moment, then strikes within a few milliseconds.
+COPY, NAMING = "SELECT %phoenix_kit_v08_copy(%", "SELECT %phoenix_kit_v08_rename(2000)%"
+# (what, the states the session must pass through in order: (state, query pattern)).
+MOMENTS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("in its first transaction", [("idle in transaction", "SELECT n.oid IS NOT NULL%")]),
+    ("in a copy batch", [("active", COPY)]),
+    ("between copy batches", [("active", COPY), ("idle", "COMMIT")]),
+    ("in a naming batch", [("active", NAMING)]),
+    ("between naming batches", [("active", NAMING), ("idle", "COMMIT")]),
+    ("in the concurrent index build", [("active", "%CONCURRENTLY%")]),
+    ("in the final transaction", [("active", "%CONCURRENTLY%"), ("idle in transaction", "SELECT n.oid IS NOT NULL%")]),
+]
+
+
+def _strike_at(conn: psycopg.Connection[Any], pid: int, path: list[tuple[str, str]], rng: random.Random) -> bool:
+    """Wait until session ``pid`` has passed through ``path``; False if it never did (it finished first)."""
+    deadline = time.monotonic() + 60
+    for state, query in path:
+        while True:
+            row = conn.execute(
+                "SELECT state = %s AND query LIKE %s FROM pg_stat_activity WHERE pid = %s", [state, query, pid]
+            ).fetchone()
+            if row is None or time.monotonic() > deadline:
+                return False
+            if row[0]:
+                break
+    time.sleep(rng.uniform(0, 0.003))
+    return True
+
+
+def _kill_trial(conninfo: str, conn: psycopg.Connection[Any], references: References, rng: random.Random, n: int) -> str:
+    prefix = at(conn, 7, colliding_emails(20000, f"k{n}"))  # over 1 MiB: "auto" takes the online form
+    what, path = MOMENTS[n % len(MOMENTS)]
+    child = spawn("up", conninfo, prefix=prefix)
+    child.go()
+    hit = _strike_at(conn, child.backend_pid, path, rng)
+    terminate = rng.random() < 0.5
+    if terminate:  # the server session dies mid-statement too (a batch, the index build)
+        conn.execute("SELECT pg_terminate_backend(%s)", [child.backend_pid])
+    child.kill()
+    wait_until(
+        lambda: conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [child.backend_pid]).fetchone() == (0,),
+        "the killed migrator's session to end",
+    )
+    found = pk.migrated_version(prefix, using=conn)
+    started = conn.execute(v08_online.started(prefix)).fetchone() == (True,)
+    assert found >= 7
+    undo = found == 7 and rng.random() < 0.3
+    if undo:
+        assert pk.down(version=7, prefix=prefix, using=conn, log=False) == 6
+        assert_consistent(conn, prefix, references)
+    assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
+    kill = f"kill -9{' and pg_terminate_backend' if terminate else ''}"
+    return (
+        f"{kill} {what if hit else 'later than ' + what}: marker {found}"
+        f"{', online form started' if started else ''}; {'undone, then ' if undo else ''}resumed exactly"
+    )
+
+
+def _kill_trials(conninfo: str, references: References, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with connect(conninfo) as conn:
+        outcomes = [_kill_trial(conninfo, conn, references, rng, n) for n in range(count)]
+    print("\n" + "\n".join(outcomes))
+    # The kills did interrupt the form, at the moments chosen.
+    assert sum("started" in outcome for outcome in outcomes) >= count // 2, outcomes
+    assert sum(" later than " not in outcome for outcome in outcomes) >= count * 3 // 4, outcomes
+
+
+def test_kill_9_during_the_online_v08_is_always_recoverable(shared_conninfo: str, references: References) -> None:
+    _kill_trials(shared_conninfo, references, len(MOMENTS), SEED)
+
+
+@pytest.mark.slow
+def test_kill_9_during_the_online_v08_is_always_recoverable_long(shared_conninfo: str, references: References) -> None:
+    _kill_trials(shared_conninfo, references, 4 * len(MOMENTS), SEED + 1)
