@@ -47,6 +47,19 @@ ORDER BY l.pid, c.relname
 """
 
 
+# Sessions of this database whose snapshot a concurrent index build must wait
+# out (it waits for every transaction older than its own), oldest first.
+SNAPSHOTS_QUERY = """
+SELECT a.pid, a.state, pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start),
+       pg_catalog.left(a.query, 120)
+FROM pg_catalog.pg_stat_activity AS a
+WHERE a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+  AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() AND a.backend_xmin IS NOT NULL
+ORDER BY a.xact_start
+LIMIT 5
+"""
+
+
 @dataclass(frozen=True)
 class Blocker:
     pid: int
@@ -59,12 +72,19 @@ class Blocker:
     def describe(self) -> str:
         open_for = "" if self.transaction_seconds is None else f", transaction open {self.transaction_seconds:.1f}s"
         query = f": {' '.join(self.query.split())}" if self.query else ""
-        return f"pid {self.pid} ({self.state or 'state hidden'}{open_for}, {self.mode} on {self.table}){query}"
+        holds = f"{self.mode} on {self.table}" if self.table else "an older snapshot"
+        return f"pid {self.pid} ({self.state or 'state hidden'}{open_for}, {holds}){query}"
 
 
 def read_blockers(db: Database, prefix: str, tables: Iterable[str]) -> list[Blocker]:
     rows = db.fetchall(BLOCKERS_QUERY, {"prefix": prefix, "tables": sorted(tables)})
     return [Blocker(pid, state, seconds, query, table, mode) for pid, state, seconds, query, table, mode in rows]
+
+
+def read_snapshot_holders(db: Database) -> list[Blocker]:
+    """The oldest transactions of the database holding a snapshot (``table`` and ``mode`` empty)."""
+    rows = db.fetchall(SNAPSHOTS_QUERY)
+    return [Blocker(pid, state, seconds, query, "", "") for pid, state, seconds, query in rows]
 
 
 def describe_all(blockers: list[Blocker]) -> str:

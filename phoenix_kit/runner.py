@@ -30,7 +30,7 @@ from typing import Any, Callable, Protocol
 
 import psycopg
 
-from .blocking import Retry, describe_all, read_blockers
+from .blocking import Retry, describe_all, read_blockers, read_snapshot_holders
 from .db import Database, Params, StatementFailed, database_error
 from .errors import (
     ConcurrentMigrationError,
@@ -450,12 +450,15 @@ class Runner:
         except Exception as exc:
             error = database_error(exc)
             if error is not None and error.sqlstate == "57014":  # our cancel: the bound was spent
-                raise self._work_blocked_error(form, "building its index concurrently") from exc
+                raise self._work_blocked_error(form, "building its index concurrently", snapshots=True) from exc
             raise
 
-    def _work_blocked_error(self, form: OnlineForm, doing: str) -> TablesLockedError:
+    def _work_blocked_error(self, form: OnlineForm, doing: str, *, snapshots: bool = False) -> TablesLockedError:
+        """``snapshots``: an index build, which also waits out every older transaction of the database."""
         step = form.step
         blockers = read_blockers(self.db, self.prefix, [form.table])
+        if snapshots:
+            blockers += [holder for holder in read_snapshot_holders(self.db) if holder.pid not in {b.pid for b in blockers}]
         return TablesLockedError(
             f"phoenix_kit {step.version.label} up (online) could not finish {doing} on prefix {self.prefix!r} "
             f"within {self.lock_timeout:g}s: it waits for other transactions, never holding a lock that "

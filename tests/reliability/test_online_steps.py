@@ -363,3 +363,78 @@ def test_kill_9_during_the_online_v08_is_always_recoverable(shared_conninfo: str
 @pytest.mark.slow
 def test_kill_9_during_the_online_v08_is_always_recoverable_long(shared_conninfo: str, references: References) -> None:
     _kill_trials(shared_conninfo, references, 4 * len(MOMENTS), SEED + 1)
+
+
+# An old snapshot during an online index build: the build waits for it without queueing anyone.
+def _snapshot_holder(conninfo: str) -> psycopg.Connection[Any]:
+    """An application transaction holding a snapshot (REPEATABLE READ, after a read of another table)."""
+    holder = connect(conninfo)
+    holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    holder.execute("SELECT count(*) FROM pg_class").fetchall()
+    return holder
+
+
+def test_an_online_index_build_waits_for_an_old_snapshot_without_blocking_queries_then_resumes(
+    conn: psycopg.Connection[Any], shared_conninfo: str, references: References, always: None
+) -> None:
+    prefix = at(conn, 9, colliding_emails(200))
+    holder = _snapshot_holder(shared_conninfo)
+    outcome: dict[str, Any] = {}
+
+    def migrate() -> None:
+        with connect(shared_conninfo) as migrator:
+            try:
+                outcome["version"] = pk.up(version=10, prefix=prefix, using=migrator, log=False, lock_timeout=4)
+            except Exception as exc:  # the test reads it
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=migrate)
+    thread.start()
+    with connect(shared_conninfo) as observer:
+        wait_until(
+            lambda: observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%%' AND wait_event_type = 'Lock'"
+            ).fetchone() != (0,),
+            "the index build to wait for the old snapshot",
+        )
+        with connect(shared_conninfo, options="-c statement_timeout=20s") as app:  # reads and writes go on
+            began = time.monotonic()
+            app.execute(f'SELECT count(*) FROM "{prefix}".phoenix_kit_users').fetchall()
+            app.execute(f"UPDATE \"{prefix}\".phoenix_kit_users SET updated_at = now() WHERE id = 1")
+            assert time.monotonic() - began < 1.5
+    thread.join(timeout=30)
+    error = outcome.get("error")
+    assert isinstance(error, pk.TablesLockedError), outcome
+    assert f"pid {holder.info.backend_pid} (idle in transaction" in str(error) and "an older snapshot" in str(error)
+    assert "run again to resume it" in str(error)
+    assert pk.migrated_version(prefix, using=conn) == 9
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert pk.up(version=10, prefix=prefix, using=conn, log=False) == 10  # drops the invalid index, builds it again
+    assert_consistent(conn, prefix, references)
+    drop_schema(conn, prefix)
+
+
+def test_a_reader_holding_the_table_makes_the_online_form_retry_its_first_transaction(
+    conn: psycopg.Connection[Any], shared_conninfo: str, references: References, always: None
+) -> None:
+    prefix = at(conn, 7, colliding_emails(200))
+    with connect(shared_conninfo) as reader:
+        pid = reader.info.backend_pid
+        reader.execute("BEGIN")
+        reader.execute(f'SELECT count(*) FROM "{prefix}".phoenix_kit_users').fetchall()
+        log: list[str] = []
+
+        class Log:
+            def write(self, text: str) -> None:
+                log.append(text)
+
+            def flush(self) -> None:
+                pass
+
+        threading.Timer(1.0, lambda: reader.execute("ROLLBACK")).start()
+        assert pk.up(version=8, prefix=prefix, using=conn, log=Log(), lock_timeout=20) == 8
+    assert f"held by pid {pid}" in "".join(log)
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
