@@ -15,6 +15,7 @@ from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
 from .prefix import check_create_schema, creates_schema, validate_prefix
 from .runner import Runner, Writer
+from .online_script import export_online
 from .script import export
 
 __all__ = ["down", "ensure_current", "latest_version", "mark", "migrated_version", "plan", "sql", "up"]
@@ -112,11 +113,18 @@ def sql(
     to_version: int,
     prefix: str | None = None,
     create_schema: bool | None = None,
+    *,
+    online: bool = False,
 ) -> str:
-    """The SQL script moving ``prefix`` between two versions, for tools such as psql."""
+    """The SQL script moving ``prefix`` between two versions, for tools such as psql.
+
+    ``online``: the steps that scan a table take their online form (psql only:
+    it runs statements outside a transaction); otherwise each step is one transaction.
+    """
     resolved = _prefix(prefix)
     timeouts = (conf.lock_timeout(), conf.ddl_lock_timeout())
-    return export(from_version, to_version, resolved, _create_schema(create_schema, resolved), timeouts)
+    write = export_online if online else export
+    return write(from_version, to_version, resolved, _create_schema(create_schema, resolved), timeouts)
 
 
 def _prefix(prefix: str | None) -> str:

@@ -41,12 +41,16 @@ from .versions import v08_online
 # about 6,000 users, which the transactional V08 names in some 100 ms.
 ONLINE_MIN_BYTES = 1 << 20
 
-# An invalid index of that name in the prefix: left by an interrupted concurrent build.
-INVALID_INDEX_QUERY = """SELECT FROM pg_catalog.pg_index AS i
+def invalid_index(prefix: str, name: str) -> str:
+    """SQL FROM and WHERE: the invalid index ``name`` of schema ``prefix`` (expressions of type name),
+    left by an interrupted concurrent build."""
+    return f"""FROM pg_catalog.pg_index AS i
 JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-WHERE n.nspname OPERATOR(pg_catalog.=) %(prefix)s::pg_catalog.name
-  AND c.relname OPERATOR(pg_catalog.=) %(name)s::pg_catalog.name AND NOT i.indisvalid"""
+WHERE n.nspname OPERATOR(pg_catalog.=) {prefix} AND c.relname OPERATOR(pg_catalog.=) {name} AND NOT i.indisvalid"""
+
+
+INVALID_INDEX_QUERY = f"SELECT {invalid_index('%(prefix)s::pg_catalog.name', '%(name)s::pg_catalog.name')}"
 
 # An index on an existing table, an added CHECK constraint, an added column.
 _INDEX = re.compile(r'^CREATE (UNIQUE )?INDEX "([^"]+)" ON "s"\."([a-z0-9_]+)"')
@@ -70,19 +74,23 @@ class Validation:
 
 @dataclass(frozen=True)
 class Batches:
-    """A statement run in short transactions until it has caught up.
+    """A function called in short transactions until it has caught up.
 
-    ``cursor``: it takes ``%(from)s``, the first id of its batch, and returns the
-    last id it did (the next batch starts after it), NULL when none is left.
+    ``cursor``: ``call`` takes ``{first}``, the first id of its batch, and returns
+    the last id it did (the next batch starts after it), NULL when none is left.
     Otherwise it returns how many items it did, and a batch short of ``full``
     means it has caught up: under steady application writes there is always a
     little more, which the step's final transaction takes.
     """
 
     what: str
-    sql: str
+    call: str
     cursor: bool
     full: int = 0
+
+    def sql(self, first: str) -> str:
+        """The batch's statement, ``first`` an SQL expression (a placeholder, a PL/pgSQL variable)."""
+        return f"SELECT {self.call.replace('{first}', first)}"
 
 
 Work = Union[IndexBuild, Validation, Batches]
@@ -200,14 +208,14 @@ def _derived(number: int, prefix: str) -> OnlineForm | None:
 def _v08(prefix: str) -> OnlineForm:
     schema = quote_ident(prefix)
     build = next(_index_build(statement, m) for generic, statement in _statements(8, prefix) if (m := _INDEX.match(generic)))
-    rename = Batches("naming users", v08_online.rename_batch(schema), cursor=False, full=v08_online.RENAME_BATCH)
+    rename = Batches("naming users", v08_online.rename_call(schema), cursor=False, full=v08_online.RENAME_BATCH)
     return OnlineForm(
         get_step(8, "up"),
         "phoenix_kit_users",
         v08_online.started(prefix),
         tuple(v08_online.first(schema)),
         # Named before the index (building it checks them), and again for what changed meanwhile.
-        (Batches("copying e-mails", v08_online.copy_batch(schema), cursor=True), rename, build, rename),
+        (Batches("copying e-mails", v08_online.copy_call(schema), cursor=True), rename, build, rename),
         tuple(v08_online.last(schema)),
         tuple(v08_online.undo(schema)),
     )

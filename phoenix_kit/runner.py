@@ -14,6 +14,12 @@ A run is a short list of phases:
 4. report the step, once its transaction has ended (a blocked stdout must
    never keep locks).
 
+A step with an online form (``online``) that goes online runs phase 3 as the
+form's short transactions, its first (unless a crash left it started) and its
+last with the marker, and between them the work outside any exclusive lock
+(``online_work``). Before moving, a form a crash interrupted is resumed if the
+next step is its own online step, and undone otherwise.
+
 After a crash or a failing statement the prefix is exactly at the last
 completed version; a concurrent migrator that got there first turns our
 remaining steps into no-ops, and one moving the other way stops us (rather
@@ -26,12 +32,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 import psycopg
 
-from .blocking import Retry, describe_all, read_blockers, read_snapshot_holders
-from .db import Database, Params, StatementFailed, database_error
+from .blocking import Retry, describe_all, read_blockers
+from .db import Database, StatementFailed, database_error
 from .errors import (
     ConcurrentMigrationError,
     ConnectionLostError,
@@ -45,18 +51,8 @@ from .errors import (
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
 from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_state, relations_array, write_marker
-from .online import (
-    INVALID_INDEX_QUERY,
-    ONLINE_MIN_BYTES,
-    Batches,
-    IndexBuild,
-    OnlineFacts,
-    OnlineForm,
-    Validation,
-    Work,
-    online_form,
-    read_online_facts,
-)
+from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
+from .online_work import OnlineWork
 from .plan import Step, get_step
 from .script import PIN_SEARCH_PATH, lock_tables, step_statements, table_locks
 from .sqltext import quote_ident, set_local
@@ -64,7 +60,7 @@ from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_own
 
 NextStep = Callable[[int], "Step | None"]
 
-MIN_BIGINT, MAX_BIGINT = -(2**63), 2**63 - 1
+
 
 
 class Writer(Protocol):
@@ -112,10 +108,6 @@ class Body:
 class _LockWaitTimedOut(Exception):
     def __init__(self, sqlstate: str | None) -> None:
         self.sqlstate = sqlstate
-
-
-class _Busy(Exception):
-    """A batch of an online form timed out waiting for a lock; it was rolled back."""
 
 
 class _TablesBusy(Exception):
@@ -353,8 +345,9 @@ class Runner:
         current, _ = self._run_one(1, seen, only, create_schema, session, Body(self._first(form), moves_marker=False))
         if current != step.source:  # another migrator moved the prefix: the main loop decides again
             return current, False
+        outside = OnlineWork(self.db, self.prefix, self.lock_timeout, self.ddl_lock_timeout, self._say)
         for work in form.work:
-            self._do(form, work)
+            outside.run(form, work)
         locks = lock_tables(step, self.prefix)
         final = Body(lambda _: [*locks, *form.last, write_marker(self.prefix, step.target)], True, started)
         return self._run_one(1, current, only, create_schema, session, final)
@@ -382,92 +375,6 @@ class Runner:
         only = lambda current: step if current == step.source else None  # noqa: E731
         current, _ = self._run_one(1, step.source, only, False, session, Body(statements, moves_marker=False))
         return current
-
-    def _do(self, form: OnlineForm, work: Work) -> None:
-        """One piece of an online form's work, outside any exclusive lock, within ``PHOENIX_KIT_LOCK_TIMEOUT``."""
-        began = time.monotonic()
-        if isinstance(work, IndexBuild):
-            rows = self.db.fetchall(INVALID_INDEX_QUERY, {"prefix": self.prefix, "name": work.name})
-            if rows:  # a build that was interrupted left it invalid
-                self._alone(form, f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(self.prefix)}.{quote_ident(work.name)}")
-            self._alone(form, work.sql)
-            done = f"building index {work.name} concurrently..."
-        elif isinstance(work, Validation):
-            try:  # SHARE UPDATE EXCLUSIVE: application reads and writes never queue behind its wait
-                self._in_short_transaction(work.sql, None, self.lock_timeout)
-            except _Busy:
-                raise self._work_blocked_error(form, "validating its constraint") from None
-            done = "validating its constraint..."
-        else:
-            batches = self._batches(form, work)
-            done = f"{work.what}... {batches} batch{'' if batches == 1 else 'es'},"
-        self._say(f"    {done} {time.monotonic() - began:.2f}s\n")
-
-    def _batches(self, form: OnlineForm, work: Batches) -> int:
-        """Run ``work`` until it returns NULL; a batch that waits too long for a lock is rolled back and retried."""
-        cursor: int | None = MIN_BIGINT if work.cursor else None
-        count = 0
-        retry = Retry(time.monotonic() + self.lock_timeout)
-        while True:
-            params = {"from": cursor} if work.cursor else None
-            try:  # under the prefix's lock too: two migrators never run batches at once
-                result = self._in_short_transaction(work.sql, params, self.ddl_lock_timeout, locked=True)
-            except _Busy:
-                delay = retry.next_delay()
-                if delay is None:
-                    raise self._work_blocked_error(form, f"{work.what} (batches of a few thousand rows)") from None
-                time.sleep(delay)
-                continue
-            retry = Retry(time.monotonic() + self.lock_timeout)  # progress: the bound starts again
-            if result is None:
-                return count
-            count += 1
-            if not work.cursor and result < work.full:
-                return count
-            if work.cursor:
-                if result >= MAX_BIGINT:
-                    return count
-                cursor = result + 1
-
-    def _in_short_transaction(self, sql: str, params: Params, timeout: float, *, locked: bool = False) -> Any:
-        """``sql`` in a transaction of its own (``locked``: holding the prefix's lock), its lock waits
-        bounded by ``timeout``; its one value."""
-        prelude = [PIN_SEARCH_PATH, set_lock_timeout(timeout_setting(timeout)), *([acquire_statement(self.prefix)] if locked else [])]
-        try:
-            with self.db.atomic():
-                self.db.fetchall(";\n".join(prelude))
-                rows = self.db.fetchall(sql, params)
-        except Exception as exc:
-            error = database_error(exc)
-            if error is not None and error.sqlstate in ("55P03", "40P01"):  # lock_not_available, deadlock
-                raise _Busy() from exc
-            raise
-        return rows[0][0] if rows else None
-
-    def _alone(self, form: OnlineForm, sql: str) -> None:
-        try:
-            self.db.run_alone(sql, self.lock_timeout)
-        except Exception as exc:
-            error = database_error(exc)
-            if error is not None and error.sqlstate == "57014":  # our cancel: the bound was spent
-                raise self._work_blocked_error(form, "building its index concurrently", snapshots=True) from exc
-            raise
-
-    def _work_blocked_error(self, form: OnlineForm, doing: str, *, snapshots: bool = False) -> TablesLockedError:
-        """``snapshots``: an index build, which also waits out every older transaction of the database."""
-        step = form.step
-        blockers = read_blockers(self.db, self.prefix, [form.table])
-        if snapshots:
-            blockers += [holder for holder in read_snapshot_holders(self.db) if holder.pid not in {b.pid for b in blockers}]
-        return TablesLockedError(
-            f"phoenix_kit {step.version.label} up (online) could not finish {doing} on prefix {self.prefix!r} "
-            f"within {self.lock_timeout:g}s: it waits for other transactions, never holding a lock that "
-            f"application queries queue behind. Blocking: {describe_all(blockers)}. The prefix stays at version "
-            f"{step.source} with {step.version.label}'s online form started: run again to resume it "
-            f"(a down undoes it); raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer.",
-            blockers[0].pid if blockers else None,
-            blockers,
-        )
 
     @contextmanager
     def _locked(self, session: _Session, remaining: float) -> Iterator[None]:

@@ -246,6 +246,30 @@ END"""
 )
 
 
+def header(from_version: int, to_version: int, prefix: str, how: str) -> list[str]:
+    """The script's first lines: what it does, how to apply it, and the refusal to run inside a transaction."""
+    return [
+        f"-- phoenix_kit: prefix {quote_ident(prefix)} from version {from_version} to {to_version}.",
+        f"-- {how}",
+        "-- Apply with: psql -f <this file>  (it stops at the first error; not with --single-transaction)",
+        "\\set ON_ERROR_STOP on",
+        f"{REFUSE_OUTER_TRANSACTION};",
+    ]
+
+
+def locked_transaction(step: Step, prefix: str, statements: list[str], timeouts: tuple[float, float]) -> list[str]:
+    """One transaction of ``step``: pinned, holding the prefix's lock, the marker asserted, the tables
+    locked in bounded attempts, then ``statements``."""
+    lines = [
+        "BEGIN ISOLATION LEVEL READ COMMITTED;",
+        f"{PIN_SEARCH_PATH};",
+        f"{acquire_statement(prefix)};",
+        f"{assert_marker(prefix, step.source)};",
+    ]
+    lines += [f"{statement};" for statement in [*retrying_lock_tables(step, prefix, *timeouts), *statements]]
+    return [*lines, "COMMIT;"]
+
+
 def export(
     from_version: int, to_version: int, prefix: str, create_schema: bool, timeouts: tuple[float, float]
 ) -> str:
@@ -254,24 +278,7 @@ def export(
     ``timeouts``: how long a step may wait for its table locks in all, and one attempt
     (``PHOENIX_KIT_LOCK_TIMEOUT`` and ``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` when generated).
     """
-    steps = plan(from_version, to_version)
-    lines = [
-        f"-- phoenix_kit: prefix {quote_ident(prefix)} from version {from_version} to {to_version}.",
-        "-- One transaction per step (READ COMMITTED, search_path pinned); each step checks the marker first.",
-        "-- Apply with: psql -f <this file>  (it stops at the first error; not with --single-transaction)",
-        "\\set ON_ERROR_STOP on",
-        f"{REFUSE_OUTER_TRANSACTION};",
-    ]
-    for step in steps:
-        lines += [
-            "",
-            f"-- {step.describe()}",
-            "BEGIN ISOLATION LEVEL READ COMMITTED;",
-            f"{PIN_SEARCH_PATH};",
-            f"{acquire_statement(prefix)};",
-            f"{assert_marker(prefix, step.source)};",
-        ]
-        statements = [*retrying_lock_tables(step, prefix, *timeouts), *step_body(step, prefix, create_schema)]
-        lines += [f"{statement};" for statement in statements]
-        lines.append("COMMIT;")
+    lines = header(from_version, to_version, prefix, "One transaction per step (READ COMMITTED, search_path pinned); each step checks the marker first.")
+    for step in plan(from_version, to_version):
+        lines += ["", f"-- {step.describe()}", *locked_transaction(step, prefix, step_body(step, prefix, create_schema), timeouts)]
     return "\n".join(lines) + "\n"

@@ -80,6 +80,8 @@ def parse_request(options: dict[str, Any]) -> Request:
     mode = cast(Mode, "mark" if targets == ["mark"] else modes[0] if modes else "move")
     if options["from_version"] is not None and mode != "sql":
         raise CommandError("--from only applies to --sql (the version the script starts from).")
+    if options.get("online") and mode != "sql":
+        raise CommandError("--online only applies to --sql (live moves take the online form by PHOENIX_KIT_ONLINE).")
     many = [name for name in ("all_prefixes", "prefixes") if options[name]]
     if len(many) > 1:
         raise _conflict("all_prefixes", "prefixes", "give one set of prefixes")

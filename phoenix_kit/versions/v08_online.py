@@ -227,14 +227,14 @@ def started(schema_name: str) -> str:
     )
 
 
-def copy_batch(schema: str) -> str:
-    """One batch of step 2: returns the last id copied, NULL when no user is left from ``%(from)s``."""
-    return f"SELECT {schema}.phoenix_kit_v08_copy(%(from)s, {COPY_BATCH})"
+def copy_call(schema: str) -> str:
+    """One batch of step 2, from the id ``{first}``: returns the last id copied, NULL when no user is left."""
+    return f"{schema}.phoenix_kit_v08_copy({{first}}, {COPY_BATCH})"
 
 
-def rename_batch(schema: str) -> str:
+def rename_call(schema: str) -> str:
     """One batch of step 3: returns how many families it named, NULL when none is marked."""
-    return f"SELECT {schema}.phoenix_kit_v08_rename({RENAME_BATCH})"
+    return f"{schema}.phoenix_kit_v08_rename({RENAME_BATCH})"
 
 
 def _drop_helpers(schema: str) -> list[str]:

@@ -23,6 +23,7 @@ from phoenix_kit.online import IndexBuild, online_form
 from phoenix_kit.script import PIN_SEARCH_PATH
 from phoenix_kit.sqltext import quote_ident
 from phoenix_kit.versions import v08_online
+from tests.helpers import psql
 from tests.reliability.children import spawn
 from tests.reliability.common import SEED, connect, drop_schema, unique_name, wait_until
 from tests.reliability.references import References, assert_consistent
@@ -68,6 +69,26 @@ def run_in_transaction(conn: psycopg.Connection[Any], statements: list[str] | tu
             conn.execute(statement)
 
 
+class Lines:
+    """A progress writer that keeps what the core writes (``on_write`` sees each piece as it comes)."""
+
+    def __init__(self, on_write: Callable[[str], None] | None = None) -> None:
+        self.parts: list[str] = []
+        self.on_write = on_write
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        if self.on_write is not None:
+            self.on_write(text)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 @pytest.fixture
 def always(settings: Any) -> None:
     settings.PHOENIX_KIT_ONLINE = "always"
@@ -78,17 +99,9 @@ def test_the_online_forms_leave_each_versions_catalog_and_the_spec_usernames(
 ) -> None:
     emails = [email for _, email, _ in VECTORS] + colliding_emails(300)
     prefix = at(conn, 7, emails)
-    log: list[str] = []
-
-    class Log:
-        def write(self, text: str) -> None:
-            log.append(text)
-
-        def flush(self) -> None:
-            pass
-
-    assert pk.up(prefix=prefix, using=conn, log=Log()) == pk.latest_version()
-    text = "".join(log)
+    log = Lines()
+    assert pk.up(prefix=prefix, using=conn, log=log) == pk.latest_version()
+    text = log.text
     for version in ONLINE_VERSIONS:
         assert f"{pk.plan(version - 1, version)[0].describe()} online (" in text, text
     assert_consistent(conn, prefix, references)
@@ -101,17 +114,9 @@ def test_the_online_forms_leave_each_versions_catalog_and_the_spec_usernames(
 def test_auto_takes_the_online_form_only_for_a_large_table(conn: psycopg.Connection[Any]) -> None:
     small, large = at(conn, 7, colliding_emails(100)), at(conn, 7, colliding_emails(20000))
     for prefix, online in ((small, False), (large, True)):
-        log: list[str] = []
-
-        class Log:
-            def write(self, text: str) -> None:
-                log.append(text)
-
-            def flush(self) -> None:
-                pass
-
-        pk.up(version=8, prefix=prefix, using=conn, log=Log())
-        assert (" online (phoenix_kit_users" in "".join(log)) is online, "".join(log)
+        log = Lines()
+        pk.up(version=8, prefix=prefix, using=conn, log=log)
+        assert (" online (phoenix_kit_users" in log.text) is online, log.text
         assert_usernames_exact(conn, prefix)
         drop_schema(conn, prefix)
 
@@ -253,25 +258,15 @@ def test_concurrent_writers_during_the_online_v08_all_end_with_correct_usernames
     writers = [
         threading.Thread(target=_writer, args=(shared_conninfo, prefix, SEED + 10 * trial + i, stop, errors)) for i in range(3)
     ]
-    log: list[str] = []
-
-    class StopWritersBeforeTheFinalStep:
-        """The writers stop once the index is built: the final transaction locks them out anyway, and
-        a row written after it commits is the application's to name."""
-
-        def write(self, text: str) -> None:
-            log.append(text)
-            if "building index" in text:
-                stop.set()
-
-        def flush(self) -> None:
-            pass
+    # The writers stop once the index is built: the final transaction locks them out anyway,
+    # and a row written after it commits is the application's to name.
+    log = Lines(lambda text: stop.set() if "building index" in text else None)
 
     for writer in writers:
         writer.start()
     time.sleep(0.2)
     try:
-        assert pk.up(version=8, prefix=prefix, using=conn, log=StopWritersBeforeTheFinalStep()) == 8
+        assert pk.up(version=8, prefix=prefix, using=conn, log=log) == 8
     finally:
         stop.set()
         for writer in writers:
@@ -423,18 +418,38 @@ def test_a_reader_holding_the_table_makes_the_online_form_retry_its_first_transa
         pid = reader.info.backend_pid
         reader.execute("BEGIN")
         reader.execute(f'SELECT count(*) FROM "{prefix}".phoenix_kit_users').fetchall()
-        log: list[str] = []
-
-        class Log:
-            def write(self, text: str) -> None:
-                log.append(text)
-
-            def flush(self) -> None:
-                pass
-
+        log = Lines()
         threading.Timer(1.0, lambda: reader.execute("ROLLBACK")).start()
-        assert pk.up(version=8, prefix=prefix, using=conn, log=Log(), lock_timeout=20) == 8
-    assert f"held by pid {pid}" in "".join(log)
+        assert pk.up(version=8, prefix=prefix, using=conn, log=log, lock_timeout=20) == 8
+    assert f"held by pid {pid}" in log.text
     assert_consistent(conn, prefix, references)
     assert_usernames_exact(conn, prefix)
     drop_schema(conn, prefix)
+
+
+def test_the_online_script_through_psql_ends_exact_and_resumes_after_an_interruption(
+    conn: psycopg.Connection[Any], shared_conninfo: str, references: References
+) -> None:
+    """sql(7, 16, online=True) through psql: the V08 vectors and the catalog; run again on a state
+    interrupted after V08's first transaction (with an invalid index left over), it resumes."""
+    emails = [email for _, email, _ in VECTORS] + colliding_emails(300)
+    prefix = at(conn, 7, emails)
+    result = psql(shared_conninfo, pk.sql(7, 16, prefix=prefix, online=True))
+    assert result.returncode == 0, result.stderr
+    assert "CONCURRENTLY" in pk.sql(7, 16, prefix=prefix, online=True)
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    assert conn.execute(f'SELECT id, email::text, username FROM "{prefix}".phoenix_kit_users ORDER BY id LIMIT 17').fetchall() == VECTORS
+
+    interrupted = at(conn, 7, emails)
+    form = online_form(8, interrupted)
+    assert form is not None
+    run_in_transaction(conn, form.first)
+    _invalid_index(8)(conn, interrupted)
+    conn.execute(f'UPDATE "{interrupted}".phoenix_kit_users SET email = \'jo@moved.io\' WHERE id = 1')  # a write meanwhile
+    result = psql(shared_conninfo, pk.sql(7, 8, prefix=interrupted, online=True))
+    assert result.returncode == 0, result.stderr
+    assert_consistent(conn, interrupted, references)
+    assert_usernames_exact(conn, interrupted)
+    drop_schema(conn, prefix)
+    drop_schema(conn, interrupted)

@@ -50,6 +50,7 @@ class Command(BaseCommand):
         add("--no-create-schema", action="store_true", help="Fail instead of creating the prefix's schema if missing.")
         add("--plan", action="store_true", help="Print the steps the move would run and what they lose.")
         add("--sql", action="store_true", help="Print the move as a psql script instead of running it.")
+        add("--online", action="store_true", help="With --sql: steps that scan a table take their online form.")
         add("--from", dest="from_version", metavar="N", help="With --sql: the starting version, so no database is read.")
         add("--status", action="store_true", help="Print the installed version and the pending steps.")
         add("--all-prefixes", action="store_true", help="Apply the move to (or with --status, report) every install.")
@@ -71,7 +72,7 @@ class Command(BaseCommand):
 
         if request.mode == "sql" and request.from_version is not None:  # offline: no database
             start = request.from_version
-            self.stdout.write(sql(start, request.target(start), prefix, create_schema), ending="")
+            self.stdout.write(sql(start, request.target(start), prefix, create_schema, online=options["online"]), ending="")
             return
 
         alias = self._database(options["database"])
@@ -100,7 +101,7 @@ class Command(BaseCommand):
         target = request.target(current)
         steps = plan(current, target)
         if request.mode == "sql":
-            self.stdout.write(sql(current, target, prefix, create_schema), ending="")
+            self.stdout.write(sql(current, target, prefix, create_schema, online=options["online"]), ending="")
             return
         if current == 0 and steps and create_schema is False and not status.schema_exists:
             raise CommandError(
