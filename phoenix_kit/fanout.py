@@ -93,6 +93,7 @@ def migrate_prefixes(
         raise ValueError("jobs > 1 needs a Django database alias: each job opens its own connection")
     check_create_schema(create_schema)
     timeouts = (conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout())
+    conf.online()  # a bad PHOENIX_KIT_ONLINE fails here, before any SQL, not once per prefix
     return _results(move, names, using, jobs, create_schema, timeouts, installs)
 
 

@@ -136,8 +136,8 @@ def _create_schema(create_schema: bool | None, prefix: str) -> bool:
 
 
 def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:
-    timeout, ddl_timeout = conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout()
+    timeout, ddl_timeout, online = conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout(), conf.online()
     writer: Writer | None = sys.stdout if log is True else (log or None)
     if writer is not None and not callable(getattr(writer, "write", None)):
         raise TypeError(f"log must be True, False, None or a writable text stream, got {log!r}")
-    return Runner(connect(using), prefix, timeout, ddl_timeout, writer, conf.online())
+    return Runner(connect(using), prefix, timeout, ddl_timeout, writer, online)

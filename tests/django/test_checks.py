@@ -40,6 +40,15 @@ def test_invalid_ddl_lock_timeout_is_an_error_and_stops_a_move_before_any_sql(se
         pk.up(using=object())  # refused before the connection is even looked at
 
 
+@pytest.mark.parametrize("value", ["sometimes", True, None], ids=repr)
+def test_invalid_online_mode_is_an_error_and_stops_a_move_before_any_sql(settings: Any, value: object) -> None:
+    settings.PHOENIX_KIT_ONLINE = value
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E004" and "PHOENIX_KIT_ONLINE must be one of 'auto', 'always', 'never'" in error.msg
+    with pytest.raises(ValueError, match="PHOENIX_KIT_ONLINE must be one of"):
+        pk.up(using=object())  # refused before the connection is even looked at
+
+
 def test_database_check_runs_only_with_databases() -> None:
     assert check_migrations_recorded(databases=None) == []
 

@@ -38,6 +38,7 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"mark": "3", "sql": True}, "--mark cannot be combined with --sql: --mark only records a version."),
     ({"status": True, "version": "3"}, "--version cannot be combined with --status"),
     ({"from_version": "3"}, "--from only applies to --sql"),
+    ({"online": True}, "--online only applies to --sql"),
     ({"all_prefixes": True, "plan": True}, "--all-prefixes applies to moves and --status only."),
     ({"prefixes": "a,b", "prefix": "auth"}, "--prefixes cannot be combined with --prefix"),
     ({"prefixes": "a,Bad"}, "Invalid --prefix 'Bad'"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.management import call_command
 
 import phoenix_kit as pk
-from phoenix_kit.errors import StepFailedError
+from phoenix_kit.errors import StepFailedError, TablesLockedError
 from phoenix_kit.records import migration_names
 from tests.django.conftest import PHOENIX_TABLES, Fresh, run
 
@@ -94,3 +95,21 @@ def test_migrate_plan_describes_each_version(fresh: Fresh, settings: Any) -> Non
 
     assert "phoenix_kit.0008_v08\n    Apply PhoenixKit V08 (usernames with backfill) to prefix 'auth'" in output
     assert output.count("Apply PhoenixKit") == 16
+
+
+def test_migrate_takes_the_online_form_outside_a_transaction(fresh: Fresh, settings: Any) -> None:
+    """0010 is atomic = False, so the core runs V10 online: an old snapshot elsewhere in the database makes
+    its concurrent index build wait (a transactional build would not), past the bound it fails saying
+    so, and the next migrate resumes it."""
+    settings.PHOENIX_KIT_ONLINE, settings.PHOENIX_KIT_LOCK_TIMEOUT = "always", 2
+    call_command("migrate", "phoenix_kit", "0009", database=fresh.alias, verbosity=0)
+    with psycopg.connect(fresh.conninfo, autocommit=True) as holder:
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        holder.execute("SELECT count(*) FROM pg_class").fetchall()
+        with pytest.raises(TablesLockedError, match="V10 up \\(online\\) could not finish building its index"):
+            call_command("migrate", "phoenix_kit", "0010", database=fresh.alias, verbosity=0)
+    assert fresh.marker("public") == "9"
+    assert fresh.recorded() == migration_names()[:9]
+    call_command("migrate", database=fresh.alias, verbosity=0)
+    assert fresh.marker("public") == "16"
+    assert fresh.recorded() == migration_names()
