@@ -90,6 +90,7 @@ class PrefixState:
     # tables and indexes, and a role we do not act for that owns the install.
     relations: frozenset[str] | None = None
     untrusted_owner: str | None = None
+    online_started: bool = False
 
     @property
     def version(self) -> int:

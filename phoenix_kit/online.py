@@ -127,6 +127,19 @@ def _described(prefix: str, joins: str, where: str) -> str:
     )
 
 
+def started_in(namespace: str) -> str:
+    """SQL, one boolean: some online form has started in schema ``namespace`` (a ``pg_namespace`` alias)."""
+    eq, sign = "OPERATOR(pg_catalog.=)", f"{quote_literal(IN_PROGRESS)}::pg_catalog.text"
+    return f"""(EXISTS (SELECT FROM pg_catalog.pg_class AS r WHERE r.relnamespace {eq} {namespace}.oid
+                  AND r.relname {eq} {quote_literal(v08_online.BASES)}::pg_catalog.name)
+    OR EXISTS (SELECT FROM pg_catalog.pg_description AS d JOIN pg_catalog.pg_class AS r ON r.oid {eq} d.objoid
+                WHERE d.classoid {eq} 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
+                  AND r.relnamespace {eq} {namespace}.oid AND d.description {eq} {sign})
+    OR EXISTS (SELECT FROM pg_catalog.pg_description AS d JOIN pg_catalog.pg_constraint AS k ON k.oid {eq} d.objoid
+                WHERE d.classoid {eq} 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid
+                  AND k.connamespace {eq} {namespace}.oid AND d.description {eq} {sign}))"""
+
+
 def _column_in_progress(prefix: str, table: str, column: str) -> str:
     return _described(
         prefix,

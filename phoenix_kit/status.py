@@ -13,12 +13,13 @@ from .db import Database, connect
 from .errors import MarkerError
 from .marker import OUR_TABLES, VERSION_TABLE_JOIN, PrefixState, relations_array
 from .trust import ACTING, foreign_install_error, untrusted_owner
+from .online import started_in
 from .plan import Step, latest_version, plan
 
 # The columns every listing reads for a schema ``n``, its version table ``c``
 # and marker ``d``: enough to report a marker, check it against the tables it
 # claims and see who owns the install, in one query whatever the number of installs.
-_COLUMNS = f"""d.description, {relations_array("n")}, {untrusted_owner("n")}"""
+_COLUMNS = f"""d.description, {relations_array("n")}, {untrusted_owner("n")}, {started_in("n")}"""
 
 # Every schema holding a ``phoenix_kit`` version table. Temporary schemas
 # (any session can create a table named phoenix_kit there) are never installs.
@@ -49,8 +50,8 @@ def states(db: Database, prefixes: list[str] | None) -> list[PrefixState]:
     else:
         rows = db.fetchall(NAMED_QUERY, {"tables": tables, "prefixes": prefixes})
     return [
-        PrefixState(prefix, schema, table, comment, frozenset(relations or ()), owner)
-        for prefix, schema, table, comment, relations, owner in rows
+        PrefixState(prefix, schema, table, comment, frozenset(relations or ()), owner, bool(started))
+        for prefix, schema, table, comment, relations, owner, started in rows
     ]
 
 
@@ -63,6 +64,7 @@ class Status:
     problem: str | None  # why the marker cannot be used, if it cannot
     latest: int
     schema_exists: bool = True
+    online_started: bool = False  # a crash interrupted the online form of the version after ``version``
 
     @property
     def pending(self) -> list[Step]:
@@ -83,7 +85,8 @@ class Status:
         if not pending:
             return f"version {self.version}, up to date"
         span = f"{pending[0].version.label}-{pending[-1].version.label}"
-        return f"version {self.version}, {len(pending)} pending ({span})"
+        started = f"; {pending[0].version.label}'s online step was interrupted: the next up resumes it, a down undoes it"
+        return f"version {self.version}, {len(pending)} pending ({span}){started if self.online_started else ''}"
 
 
 def from_state(state: PrefixState) -> Status:
@@ -101,7 +104,7 @@ def from_state(state: PrefixState) -> Status:
             state.check_catalog(set(state.relations))
     except MarkerError as exc:
         return Status(state.prefix, version, str(exc), latest, exists)
-    return Status(state.prefix, version, None, latest, exists)
+    return Status(state.prefix, version, None, latest, exists, state.online_started)
 
 
 def prefix_status(prefix: str, using: object = "default") -> Status:
