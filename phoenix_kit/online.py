@@ -50,7 +50,8 @@ JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE n.nspname OPERATOR(pg_catalog.=) {prefix} AND c.relname OPERATOR(pg_catalog.=) {name} AND NOT i.indisvalid"""
 
 
-INVALID_INDEX_QUERY = f"SELECT {invalid_index('%(prefix)s::pg_catalog.name', '%(name)s::pg_catalog.name')}"
+# A column, not ``SELECT FROM``: a row without columns reads as no row at all.
+INVALID_INDEX_QUERY = f"SELECT true {invalid_index('%(prefix)s::pg_catalog.name', '%(name)s::pg_catalog.name')}"
 
 # An index on an existing table, an added CHECK constraint, an added column.
 _INDEX = re.compile(r'^CREATE (UNIQUE )?INDEX "([^"]+)" ON "s"\."([a-z0-9_]+)"')

@@ -129,7 +129,9 @@ ORDER BY c.relname, con.conname
 """
 
 _INDEXES_SQL = """
-SELECT c.relname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid)
+SELECT c.relname, ic.relname,
+       -- an index a concurrent build left unusable is not the version's index
+       pg_catalog.pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid AND i.indisready THEN '' ELSE ' (invalid)' END
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid

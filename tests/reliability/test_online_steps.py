@@ -55,6 +55,16 @@ def assert_usernames_exact(conn: psycopg.Connection[Any], prefix: str) -> None:
     assert not wrong, f"{len(wrong)} of {len(rows)} usernames differ from the spec's rule, e.g. {wrong[:5]}"
 
 
+def assert_indexes_valid(conn: psycopg.Connection[Any], prefix: str) -> None:
+    """No index of the prefix is left invalid (a concurrent build a crash or a time-out interrupted)."""
+    invalid = conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND NOT i.indisvalid",
+        [prefix],
+    ).fetchall()
+    assert not invalid, f"invalid indexes left in {prefix}: {invalid}"
+
+
 def at(conn: psycopg.Connection[Any], version: int, users: list[str]) -> str:
     prefix = unique_name("online")
     pk.up(version=version, prefix=prefix, using=conn, log=False)
@@ -192,6 +202,7 @@ def test_an_interrupted_online_form_is_resumed_or_undone_exactly(
     else:
         assert pk.down(version=version - 1, prefix=prefix, using=conn, log=False) == version - 2
     assert_consistent(conn, prefix, references)
+    assert_indexes_valid(conn, prefix)
     if version == 8 and resume:
         assert_usernames_exact(conn, prefix)
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
@@ -332,6 +343,7 @@ def _kill_trial(conninfo: str, conn: psycopg.Connection[Any], references: Refere
         assert_consistent(conn, prefix, references)
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
     assert_consistent(conn, prefix, references)
+    assert_indexes_valid(conn, prefix)
     assert_usernames_exact(conn, prefix)
     drop_schema(conn, prefix)
     kill = f"kill -9{' and pg_terminate_backend' if terminate else ''}"
@@ -407,6 +419,7 @@ def test_an_online_index_build_waits_for_an_old_snapshot_without_blocking_querie
     holder.close()
     assert pk.up(version=10, prefix=prefix, using=conn, log=False) == 10  # drops the invalid index, builds it again
     assert_consistent(conn, prefix, references)
+    assert_indexes_valid(conn, prefix)
     drop_schema(conn, prefix)
 
 
@@ -450,6 +463,7 @@ def test_the_online_script_through_psql_ends_exact_and_resumes_after_an_interrup
     result = psql(shared_conninfo, pk.sql(7, 8, prefix=interrupted, online=True))
     assert result.returncode == 0, result.stderr
     assert_consistent(conn, interrupted, references)
+    assert_indexes_valid(conn, interrupted)
     assert_usernames_exact(conn, interrupted)
     drop_schema(conn, prefix)
     drop_schema(conn, interrupted)
