@@ -42,10 +42,10 @@ class Database(Protocol):
 
     def atomic(self) -> AbstractContextManager[object]: ...
 
-    def run_alone(self, sql: str, timeout: float) -> None:
-        """Run one statement outside any transaction (``CREATE INDEX CONCURRENTLY``), cancelled after ``timeout`` seconds.
-
-        Only called when :meth:`transaction_state` is "none".
+    def run_alone(self, sql: str, wait_bound: float) -> None:
+        """Run one statement outside any transaction (``CREATE INDEX CONCURRENTLY``); it raises
+        :class:`WaitBoundExceeded` once it has waited for locks ``wait_bound`` seconds (see
+        :func:`run_waits_bounded`). Only called when :meth:`transaction_state` is "none".
         """
         ...
 
@@ -84,19 +84,60 @@ def run_batch(connection: psycopg.Connection[Any], statements: Sequence[str]) ->
             cursor.close()
 
 
-def run_cancellable(connection: psycopg.Connection[Any], sql: str, timeout: float) -> None:
-    """``sql`` in autocommit, cancelled by the server after ``timeout`` seconds (SQLSTATE 57014).
+class WaitBoundExceeded(Exception):
+    """:meth:`Database.run_alone` cancelled its statement: it had waited for locks longer than allowed."""
 
-    A cancel request rather than a session ``lock_timeout``: a setting would
-    outlive the statement on the session (or, behind a transaction-pooling
-    PgBouncer, land on another client's server).
+
+# How often the watchdog of run_alone looks at the statement, in seconds.
+_WATCH_EVERY = 0.1
+_WAITING_QUERY = (
+    "SELECT wait_event_type FROM pg_catalog.pg_stat_activity WHERE pid OPERATOR(pg_catalog.=) %s::pg_catalog.int4"
+)
+
+
+def run_waits_bounded(connection: psycopg.Connection[Any], sql: str, bound: float) -> None:
+    """``sql`` in autocommit, cancelled once it has spent ``bound`` seconds waiting for locks in all.
+
+    Its work is not bounded: a concurrent index build on a large table may take
+    minutes. A watchdog thread samples, on a connection of its own, whether the
+    statement waits for a lock; a session it cannot see (behind a pooler) counts
+    as waiting, so the bound always holds. It cancels with a cancel request, not
+    a session ``lock_timeout``, which would outlive the statement on the session
+    (or, behind a transaction-pooling PgBouncer, land on another client's server).
     """
-    timer = threading.Timer(timeout, getattr(connection, "cancel_safe", connection.cancel))
-    timer.start()
+    pid, stop, cancelled = connection.info.backend_pid, threading.Event(), threading.Event()
+    cancel = getattr(connection, "cancel_safe", connection.cancel)
+
+    def watch() -> None:
+        waited = 0.0
+        try:
+            side = psycopg.connect(connection.info.dsn, password=connection.info.password, autocommit=True)
+        except psycopg.Error:
+            side = None
+        try:
+            while not stop.wait(_WATCH_EVERY):
+                row = side.execute(_WAITING_QUERY, [pid], prepare=False).fetchone() if side else None
+                if row is None or row[0] == "Lock":
+                    waited += _WATCH_EVERY
+                if waited >= bound:
+                    cancelled.set()
+                    cancel()
+                    return
+        finally:
+            if side is not None:
+                side.close()
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
     try:
         connection.execute(sql, prepare=False)
+    except psycopg.errors.QueryCanceled as exc:
+        if cancelled.is_set():
+            raise WaitBoundExceeded() from exc
+        raise
     finally:
-        timer.cancel()
+        stop.set()
+        watchdog.join()
 
 
 class PsycopgDatabase:
@@ -121,11 +162,11 @@ class PsycopgDatabase:
         # without autocommit; nested, it is a savepoint.
         return self.connection.transaction()
 
-    def run_alone(self, sql: str, timeout: float) -> None:
+    def run_alone(self, sql: str, wait_bound: float) -> None:
         autocommit = self.connection.autocommit
         self.connection.autocommit = True
         try:
-            run_cancellable(self.connection, sql, timeout)
+            run_waits_bounded(self.connection, sql, wait_bound)
         finally:
             self.connection.autocommit = autocommit
 

@@ -15,7 +15,7 @@ from django.utils.connection import ConnectionDoesNotExist
 
 from psycopg.pq import TransactionStatus
 
-from .db import Params, TransactionState, run_batch, run_cancellable
+from .db import Params, TransactionState, run_batch, run_waits_bounded
 
 
 class DjangoDatabase:
@@ -43,9 +43,9 @@ class DjangoDatabase:
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
 
-    def run_alone(self, sql: str, timeout: float) -> None:
+    def run_alone(self, sql: str, wait_bound: float) -> None:
         self.connection.ensure_connection()  # outside atomic(), so Django's connection is in autocommit
-        run_cancellable(self.connection.connection, sql, timeout)
+        run_waits_bounded(self.connection.connection, sql, wait_bound)
 
     def transaction_state(self) -> TransactionState:
         return "none" if not self.connection.in_atomic_block and self.connection.get_autocommit() else "open"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .blocking import Retry, describe_all, read_blockers, read_snapshot_holders
-from .db import Database, Params, database_error
+from .db import Database, Params, WaitBoundExceeded, database_error
 from .errors import TablesLockedError
 from .lock import acquire_statement, set_lock_timeout, timeout_setting
 from .online import INVALID_INDEX_QUERY, Batches, IndexBuild, OnlineForm, Validation, Work
@@ -100,11 +100,8 @@ class OnlineWork:
     def _alone(self, form: OnlineForm, sql: str) -> None:
         try:
             self.db.run_alone(sql, self.lock_timeout)
-        except Exception as exc:
-            error = database_error(exc)
-            if error is not None and error.sqlstate == "57014":  # our cancel: the bound was spent
-                raise self._blocked_error(form, "building its index concurrently", snapshots=True) from exc
-            raise
+        except WaitBoundExceeded as exc:
+            raise self._blocked_error(form, "building its index concurrently", snapshots=True) from exc
 
     def _blocked_error(self, form: OnlineForm, doing: str, *, snapshots: bool = False) -> TablesLockedError:
         """``snapshots``: an index build, which also waits out every older transaction of the database."""

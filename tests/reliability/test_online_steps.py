@@ -484,3 +484,14 @@ def test_status_says_when_an_online_form_was_interrupted(conn: psycopg.Connectio
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
     assert prefix_status(prefix, conn).summary == f"version {pk.latest_version()}, up to date"
     drop_schema(conn, prefix)
+
+
+def test_the_bound_limits_how_long_an_index_build_waits_not_how_long_it_works(
+    conn: psycopg.Connection[Any], references: References, always: None
+) -> None:
+    """With nothing in its way, a build that takes longer than PHOENIX_KIT_LOCK_TIMEOUT completes."""
+    prefix = at(conn, 9, colliding_emails(40000))
+    assert pk.up(version=10, prefix=prefix, using=conn, log=False, lock_timeout=0.005) == 10
+    assert_consistent(conn, prefix, references)
+    assert_indexes_valid(conn, prefix)
+    drop_schema(conn, prefix)
