@@ -41,6 +41,7 @@ import benchlib as bl
 
 import phoenix_kit
 from phoenix_kit.plan import plan
+from phoenix_kit.script import table_locks
 
 TARGET_MS = 250.0
 SLOW_MS = 100.0
@@ -76,7 +77,7 @@ class Traffic:
     prefix: str
     rows: int
     rate: float
-    samples: list[tuple[float, float, str]] = field(default_factory=list)  # start, wait, which query
+    samples: list[tuple[float, float, str]] = field(default_factory=list)  # start, wait, which query ("UPDATE users")
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -111,9 +112,13 @@ class Traffic:
                 self.samples.append((started, time.perf_counter() - started, short(queries[which])))
                 time.sleep(max(0.0, next_at - time.perf_counter()))
 
-    def during(self, start: float, end: float) -> list[float]:
-        """The waits of the queries that were in flight at some point between ``start`` and ``end``."""
-        return [wait for began, wait, _ in self.samples if began < end and began + wait > start]
+    def during(self, start: float, end: float, outside: frozenset[str] = frozenset()) -> list[float]:
+        """The waits of the queries that were in flight at some point between ``start`` and ``end``
+        (``outside``: only those on tables not in it)."""
+        return [
+            wait for began, wait, what in self.samples
+            if began < end and began + wait > start and (not outside or what.split()[1] not in outside)
+        ]
 
     def slowest(self, start: float, end: float) -> str:
         """Which query waited longest among those in flight between ``start`` and ``end``."""
@@ -122,7 +127,7 @@ class Traffic:
 
 
 def short(query: str) -> str:
-    """'SELECT users', 'UPDATE tokens', ...: the kind of an application query and its table."""
+    """'SELECT users', 'UPDATE users_tokens', ...: the kind of an application query and its table, less phoenix_kit_."""
     table = query.split('"phoenix_kit_', 1)[1].split('"', 1)[0]
     return f"{query.split()[0]} {table}"
 
@@ -187,6 +192,11 @@ def move_plain(url: str, prefix: str, target: int) -> list[Window]:
     return windows
 
 
+def version_of(step: str) -> int:
+    """The version number in a step's description ("Applying phoenix_kit V08 (...)")."""
+    return int(step.split(" V", 1)[1][:2])
+
+
 Mover = Callable[[str, str, int], list[Window]]
 
 
@@ -201,26 +211,40 @@ def moves(url: str, prefix: str, rows: int, rate: float, mover: Mover) -> tuple[
     for name, start, end, phases in windows:
         during = traffic.during(start, end)
         waits += during
-        table.append([name, f"{end - start:.2f}", *summary(during), traffic.slowest(start, end)])
+        direction = "down" if name.startswith("Unapplying") else "up"
+        others = traffic.during(start, end, touched(version_of(name), direction))
+        table.append([name, f"{end - start:.2f}", *summary(during), traffic.slowest(start, end), control(others)])
         if phases:
-            phased[name] = phase_rows(phases, traffic)
+            phased[name] = phase_rows(phases, traffic, version_of(name))
     return table, waits, len(traffic.errors), phased
 
 
 PHASE_HEADERS = [
     "phase", "wall s", "calls", "per call: median ms", "max ms",
     "longest app wait", "p99 app wait", f"app queries > {SLOW_MS:g} ms", "longest: query",
+    "control: longest on a table the step does not lock",
 ]
 
 
-def phase_rows(phases: list[bl.Phase], traffic: Traffic) -> list[list[object]]:
-    """One row per phase of an online step: its time, its batches, the application's waits during it."""
+def touched(version: int, direction: str = "up") -> frozenset[str]:
+    """The tables step V<version> locks, as :func:`short` names them ("users", "users_tokens")."""
+    return frozenset(table.removeprefix("phoenix_kit_") for table, _ in table_locks(version, direction))
+
+
+def control(waits: list[float]) -> str:
+    return bl.ms(max(waits)) if waits else "-"
+
+
+def phase_rows(phases: list[bl.Phase], traffic: Traffic, version: int) -> list[list[object]]:
+    """One row per phase of an online step: its time, its batches, the application's waits during it,
+    and (a control) the longest wait of a query on a table the step does not touch."""
     rows = []
     for phase in phases:
         per_call = [bl.ms(bl.median(phase.durations)), bl.ms(max(phase.durations))] if phase.durations else ["-", "-"]
         rows.append([
             phase.name, f"{phase.end - phase.start:.2f}", phase.calls, *per_call,
             *summary(traffic.during(phase.start, phase.end)), traffic.slowest(phase.start, phase.end),
+            control(traffic.during(phase.start, phase.end, touched(version))),
         ])
     return rows
 
@@ -243,8 +267,21 @@ def held(url: str, prefix: str, rows: int, rate: float, seconds: float, plain: b
     during = traffic.during(start, end)
     name = "plain transaction" if plain else "phoenix_kit" + (" (online)" if windows[0][3] else "")
     row = [name, f"{end - start:.2f}", *summary(during), len(traffic.errors)]
-    phases = phase_rows(windows[0][3], traffic) if windows[0][3] else []
+    phases = phase_rows(windows[0][3], traffic, 8) if windows[0][3] else []
     return row, during, phases
+
+
+def same_usernames(url: str, live: str, plain: str, n: int) -> None:
+    """After the moves, phoenix_kit's usernames (online V08, under traffic) must equal the plain transaction's."""
+    with bl.connect(url) as conn:
+        differ = conn.execute(
+            f'SELECT count(*) FILTER (WHERE x."username" IS DISTINCT FROM y."username"), count(*), '
+            f'count(DISTINCT x."username") FROM "{live}"."phoenix_kit_users" AS x '
+            f'FULL JOIN "{plain}"."phoenix_kit_users" AS y ON x."id" = y."id"'
+        ).fetchone()
+    if differ != (0, n, n):
+        raise SystemExit(f"usernames of {live} (phoenix_kit) and {plain} (plain) differ: (differing, rows, distinct) = {differ}")
+    print(f"\nusernames after the moves: identical on both prefixes ({n:,} users, all distinct)")
 
 
 def main() -> None:
@@ -257,7 +294,10 @@ def main() -> None:
         url = bench.database("db")
         names = bl.Names("lt")
         rate, seconds = float(bench.option("rate")), float(bench.option("held"))
-        headers = ["step", "wall s", "longest app wait", "p99 app wait", f"app queries > {SLOW_MS:g} ms", "longest: query"]
+        headers = [
+            "step", "wall s", "longest app wait", "p99 app wait", f"app queries > {SLOW_MS:g} ms", "longest: query",
+            "control: longest on a table the step does not lock",
+        ]
         verdicts: list[list[object]] = []
         for n in bench.option("sizes"):
             live, plain = names.next(), names.next()
@@ -270,6 +310,7 @@ def main() -> None:
                     bl.table(PHASE_HEADERS, rows, title=f"{n:,} users, {step}, by phase ({label})")
                 if label == "phoenix_kit":
                     verdicts.append(verdict(f"{n:,} users, 16 -> 7 -> 16: longest application wait", waits))
+            same_usernames(url, live, plain, n)
             (live_row, live_waits, live_phases), (plain_row, _, _) = (
                 held(url, prefix, n, rate, seconds, plain=prefix == plain) for prefix in (live, plain)
             )
