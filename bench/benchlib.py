@@ -387,3 +387,72 @@ def django_env(database_url: str, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
+
+
+# ---------------------------------------------------------------- online forms
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of an online step, from the statements a recording connection logged.
+
+    ``calls``: the statements that made it (a batch each; the last batch of a
+    batched phase is the one finding nothing left); ``durations``: each one's
+    time on the client, statement only (its transaction's BEGIN and COMMIT,
+    sent by psycopg itself, are not in the log).
+    """
+
+    name: str
+    start: float
+    end: float
+    calls: int
+    durations: tuple[float, ...]
+
+
+def online_phases(version: int, prefix: str, log: Sequence[tuple[str, float, float]], start: float, end: float) -> list[Phase] | None:
+    """Split one ``up`` of ``version`` (from ``start`` to ``end``) into its online form's phases.
+
+    ``log``: the (sql, start, end) a :func:`recording_connection` collected
+    during that call. The phases: ``first`` (the short locked transaction, up
+    to the first statement of the work), each piece of work in order (the
+    statements equal to its SQL), and ``last`` (the locked transaction with
+    the marker: from the end of the work to ``end``). None when the step did
+    not run online (no statement of its work was sent).
+    """
+    from phoenix_kit.online import Batches, IndexBuild, online_form
+
+    form = online_form(version, prefix)
+    if form is None:
+        return None
+    names = []
+    for work in form.work:
+        if isinstance(work, Batches):
+            label = work.what
+        elif isinstance(work, IndexBuild):
+            label = f"CREATE INDEX CONCURRENTLY {work.name}"
+        else:
+            label = "VALIDATE CONSTRAINT"
+        names.append(label if label not in names else f"{label} (again)")
+    spans: list[list[tuple[float, float]]] = [[] for _ in form.work]
+    index = 0
+    for sql_text, began, ended in log:
+        if began < start or ended > end:
+            continue
+        for i in range(index, len(form.work)):
+            if sql_text == form.work[i].sql:
+                index = i
+                spans[i].append((began, ended))
+                break
+    if not any(spans):
+        return None
+    phases = []
+    cursor = start
+    for name, span in zip(names, spans):
+        if not span:
+            continue
+        if not phases:
+            phases.append(Phase("first: locked transaction", start, span[0][0], 1, ()))
+        phases.append(Phase(name, span[0][0], span[-1][1], len(span), tuple(e - b for b, e in span)))
+        cursor = span[-1][1]
+    phases.append(Phase("last: locked transaction, with the marker", cursor, end, 1, ()))
+    return phases
