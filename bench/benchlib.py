@@ -433,13 +433,14 @@ def online_phases(version: int, prefix: str, log: Sequence[tuple[str, float, flo
         else:
             label = "VALIDATE CONSTRAINT"
         names.append(label if label not in names else f"{label} (again)")
+    texts = [work.sql("%(from)s") if isinstance(work, Batches) else work.sql for work in form.work]  # as the runner sends them
     spans: list[list[tuple[float, float]]] = [[] for _ in form.work]
     index = 0
     for sql_text, began, ended in log:
         if began < start or ended > end:
             continue
         for i in range(index, len(form.work)):
-            if sql_text == form.work[i].sql:
+            if sql_text == texts[i]:
                 index = i
                 spans[i].append((began, ended))
                 break

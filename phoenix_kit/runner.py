@@ -53,7 +53,7 @@ from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_
 from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_state, relations_array, write_marker
 from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
 from .online_work import OnlineWork
-from .plan import Step, get_step
+from .plan import Step, get_step, latest_version
 from .script import PIN_SEARCH_PATH, lock_tables, step_statements, table_locks
 from .sqltext import quote_ident, set_local
 from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_owner
@@ -177,7 +177,7 @@ class Runner:
                 return current
             if current == 0 and not state.schema_exists and (not create_schema or self.prefix == "public"):
                 raise self._schema_missing_error()
-            facts = read_online_facts(self.db, self.prefix)
+            facts = self._online_facts(current, next_step)
         while True:
             step = next_step(current)
             assert step is not None
@@ -189,11 +189,22 @@ class Runner:
                     continue
                 form = online_form(step.version.number, self.prefix) if step.direction == "up" else None
                 if form is not None and self._goes_online(form, facts):
-                    current, done = self._run_online(form, facts.sizes[form.table], current, create_schema, session)
+                    current, done = self._run_online(form, facts.sizes.get(form.table, 0), current, create_schema, session)
                 else:
                     current, done = self._run_one(direction, current, next_step, create_schema, session)
             if done or next_step(current) is None:  # no need to lock again to learn we are there
                 return current
+
+    def _online_facts(self, current: int, next_step: NextStep) -> OnlineFacts:
+        """Read only when they can matter: an install whose next version, or a version this run
+        applies, has an online form (a fresh install's tables are new and empty)."""
+        numbers, marker = [current + 1], current
+        while (step := next_step(marker)) is not None:
+            numbers.append(step.version.number)
+            marker = step.target
+        if current == 0 or not any(online_form(number, self.prefix) for number in numbers if number <= latest_version()):
+            return OnlineFacts(self.prefix, frozenset(), {})
+        return read_online_facts(self.db, self.prefix)
 
     def _goes_online(self, form: OnlineForm, facts: OnlineFacts) -> bool:
         """Online outside the caller's transaction (CREATE INDEX CONCURRENTLY cannot run in one), as configured."""
