@@ -156,11 +156,7 @@ def update_step(conn: Any, prefix: str) -> dict[str, float]:
 
 
 def check_same(conn: Any, a: str, b: str, n: int, kind: str) -> None:
-    differ = conn.execute(
-        f'SELECT count(*) FILTER (WHERE x."username" IS DISTINCT FROM y."username"), count(*), '
-        f'count(DISTINCT x."username") FROM "{a}"."phoenix_kit_users" AS x '
-        f'FULL JOIN "{b}"."phoenix_kit_users" AS y ON x."id" = y."id"'
-    ).fetchone()
+    differ = bl.username_differences(conn, a, b)
     if differ != (0, n, n):
         raise SystemExit(f"V08 and {kind} disagree on {a}/{b}: (differing, rows, distinct) = {differ}")
     print(f"  usernames of V08 and {kind} are identical on {n} users (all distinct)")

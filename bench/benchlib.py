@@ -457,3 +457,13 @@ def online_phases(version: int, prefix: str, log: Sequence[tuple[str, float, flo
         cursor = span[-1][1]
     phases.append(Phase("last: locked transaction, with the marker", cursor, end, 1, ()))
     return phases
+
+
+def username_differences(conn: Any, a: str, b: str) -> tuple[int, int, int]:
+    """(users whose usernames differ, rows, distinct usernames) between prefixes ``a`` and ``b``, matched by id."""
+    row = conn.execute(
+        f'SELECT count(*) FILTER (WHERE x."username" IS DISTINCT FROM y."username"), count(*), '
+        f'count(DISTINCT x."username") FROM "{a}"."phoenix_kit_users" AS x '
+        f'FULL JOIN "{b}"."phoenix_kit_users" AS y ON x."id" = y."id"'
+    ).fetchone()
+    return tuple(row)

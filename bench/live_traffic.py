@@ -274,11 +274,7 @@ def held(url: str, prefix: str, rows: int, rate: float, seconds: float, plain: b
 def same_usernames(url: str, live: str, plain: str, n: int) -> None:
     """After the moves, phoenix_kit's usernames (online V08, under traffic) must equal the plain transaction's."""
     with bl.connect(url) as conn:
-        differ = conn.execute(
-            f'SELECT count(*) FILTER (WHERE x."username" IS DISTINCT FROM y."username"), count(*), '
-            f'count(DISTINCT x."username") FROM "{live}"."phoenix_kit_users" AS x '
-            f'FULL JOIN "{plain}"."phoenix_kit_users" AS y ON x."id" = y."id"'
-        ).fetchone()
+        differ = bl.username_differences(conn, live, plain)
     if differ != (0, n, n):
         raise SystemExit(f"usernames of {live} (phoenix_kit) and {plain} (plain) differ: (differing, rows, distinct) = {differ}")
     print(f"\nusernames after the moves: identical on both prefixes ({n:,} users, all distinct)")
