@@ -183,7 +183,9 @@ class Runner:
             assert step is not None
             interrupted = facts.interrupted(current)
             with self._connection_kept(current):
-                if interrupted is not None and (step.version.number != interrupted.step.version.number or not self._goes_online(interrupted, facts)):
+                # A form a crash interrupted is resumed by its own online step, undone before anything else.
+                resumed = interrupted is not None and step.version == interrupted.step.version
+                if interrupted is not None and not (resumed and self._goes_online(interrupted, facts)):
                     current = self._undo(interrupted, session)
                     facts = facts.undone(interrupted)
                     continue
