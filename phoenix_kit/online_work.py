@@ -53,7 +53,7 @@ class OnlineWork:
             done = "validating its constraint..."
         else:
             batches = self._batches(form, work)
-            done = f"{work.what}... {batches} batch{'' if batches == 1 else 'es'},"
+            done = f"{work.what}... " + (f"{batches} batch{'' if batches == 1 else 'es'}," if batches else "nothing left,")
         self.say(f"    {done} {time.monotonic() - began:.2f}s\n")
 
     def _batches(self, form: OnlineForm, work: Batches) -> int:
