@@ -105,6 +105,18 @@ class Body:
     since: float | None = None  # when the step began, for its report (default: this transaction's first attempt)
 
 
+@dataclass(frozen=True)
+class _Course:
+    """Where a run's next locked transaction goes: ``direction`` (1: up, -1: down), the step it
+    takes from a marker, and ``body``: one phase of an online form instead of the whole step."""
+
+    direction: int
+    next_step: NextStep
+    create_schema: bool
+    session: "_Session"
+    body: Body | None = None
+
+
 class _LockWaitTimedOut(Exception):
     def __init__(self, sqlstate: str | None) -> None:
         self.sqlstate = sqlstate
@@ -193,7 +205,7 @@ class Runner:
                 if form is not None and self._goes_online(form, facts):
                     current, done = self._run_online(form, facts.sizes.get(form.table, 0), current, create_schema, session)
                 else:
-                    current, done = self._run_one(direction, current, next_step, create_schema, session)
+                    current, done = self._run_one(_Course(direction, next_step, create_schema, session), current)
             if done or next_step(current) is None:  # no need to lock again to learn we are there
                 return current
 
@@ -250,27 +262,17 @@ class Runner:
             )
         return SchemaMissingError(f"Schema {quote_ident(self.prefix)} does not exist and create_schema is False: {fix}.")
 
-    def _run_one(
-        self,
-        direction: int,
-        seen: int,
-        next_step: NextStep,
-        create_schema: bool,
-        session: _Session,
-        body: Body | None = None,
-    ) -> tuple[int, bool]:
-        """Run the next step under the lock, retrying while its tables are busy.
+    def _run_one(self, course: _Course, seen: int) -> tuple[int, bool]:
+        """Run the next step of ``course`` under the lock, retrying while its tables are busy.
 
         Returns (marker now, whether the goal was already met); ``seen`` is the
-        marker as this run last saw it (``direction`` 1: up, -1: down).
-        ``body``: one phase of an online form instead of the whole step (see
-        :class:`Body`).
+        marker as this run last saw it.
         """
         started = time.monotonic()
         retry = Retry(started + self.lock_timeout)
         while True:
             try:
-                return self._attempt(direction, seen, next_step, create_schema, session, retry, started, body)
+                return self._attempt(course, seen, retry, started)
             except _TablesBusy as busy:
                 tables = [table for table, _ in table_locks(busy.step.version.number, busy.step.direction)]
                 blockers = read_blockers(self.db, self.prefix, tables)
@@ -294,27 +296,20 @@ class Runner:
                     )
                 time.sleep(delay)
 
-    def _attempt(
-        self,
-        direction: int,
-        seen: int,
-        next_step: NextStep,
-        create_schema: bool,
-        session: _Session,
-        retry: Retry,
-        started: float,
-        body: Body | None,
-    ) -> tuple[int, bool]:
-        step = None
+    def _attempt(self, course: _Course, seen: int, retry: Retry, started: float) -> tuple[int, bool]:
+        step, body, session = None, course.body, course.session
         try:
             with self._connection_kept(seen), self._locked(session, retry.remaining()):
                 current = read_state(self.db, self.prefix).version_for_change()
-                if (current - seen) * direction < 0:
-                    raise self._moved_back_error(direction, seen, current)
-                step = next_step(current)
+                if (current - seen) * course.direction < 0:
+                    raise self._moved_back_error(course.direction, seen, current)
+                step = course.next_step(current)
                 statements = None
                 if step is not None:
-                    statements = step_statements(step, self.prefix, create_schema) if body is None else body.statements(step)
+                    if body is None:
+                        statements = step_statements(step, self.prefix, course.create_schema)
+                    else:  # one phase of an online form
+                        statements = body.statements(step)
                 if step is None or statements is None:
                     self.db.execute_batch(self._restore(session))
                     return current, step is None
@@ -355,7 +350,7 @@ class Runner:
         only = lambda current: step if current == step.source else None  # noqa: E731
         self._say(f"  {step.describe()} online ({form.table}: {size / 2**20:.1f} MiB):\n")
         started = time.monotonic()
-        current, _ = self._run_one(1, seen, only, create_schema, session, Body(self._first(form), moves_marker=False))
+        current, _ = self._run_one(_Course(1, only, create_schema, session, Body(self._first(form), False)), seen)
         if current != step.source:  # another migrator moved the prefix: the main loop decides again
             return current, False
         outside = OnlineWork(self.db, self.prefix, self.lock_timeout, self.ddl_lock_timeout, self._say)
@@ -363,7 +358,7 @@ class Runner:
             outside.run(form, work)
         locks = lock_tables(step, self.prefix)
         final = Body(lambda _: [*locks, *form.last, write_marker(self.prefix, step.target)], True, started)
-        return self._run_one(1, current, only, create_schema, session, final)
+        return self._run_one(_Course(1, only, create_schema, session, final), current)
 
     def _first(self, form: OnlineForm) -> Callable[[Step], "list[str] | None"]:
         def statements(step: Step) -> list[str] | None:
@@ -386,7 +381,7 @@ class Runner:
             return [*lock_tables(step, self.prefix), *form.undo] if self._started(form) else None
 
         only = lambda current: step if current == step.source else None  # noqa: E731
-        current, _ = self._run_one(1, step.source, only, False, session, Body(statements, moves_marker=False))
+        current, _ = self._run_one(_Course(1, only, False, session, Body(statements, False)), step.source)
         return current
 
     @contextmanager

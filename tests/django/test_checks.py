@@ -31,21 +31,23 @@ def test_invalid_lock_timeout_is_an_error(settings: Any) -> None:
     assert error.id == "phoenix_kit.E002" and "got -1" in error.msg
 
 
-@pytest.mark.parametrize("value", [0, "0.1", float("nan")], ids=repr)
-def test_invalid_ddl_lock_timeout_is_an_error_and_stops_a_move_before_any_sql(settings: Any, value: object) -> None:
-    settings.PHOENIX_KIT_DDL_LOCK_TIMEOUT = value
-    (error,) = check_settings()
-    assert error.id == "phoenix_kit.E003" and "PHOENIX_KIT_DDL_LOCK_TIMEOUT" in error.msg
-    with pytest.raises(ValueError, match="PHOENIX_KIT_DDL_LOCK_TIMEOUT must be a positive number of seconds"):
-        pk.up(using=object())  # refused before the connection is even looked at
+# (setting, a bad value, its check id, what the check says, what the move raises)
+BAD_SETTINGS = [
+    *(("PHOENIX_KIT_DDL_LOCK_TIMEOUT", value, "E003", "PHOENIX_KIT_DDL_LOCK_TIMEOUT",
+       "PHOENIX_KIT_DDL_LOCK_TIMEOUT must be a positive number of seconds") for value in (0, "0.1", float("nan"))),
+    *(("PHOENIX_KIT_ONLINE", value, "E004", "PHOENIX_KIT_ONLINE must be one of 'auto', 'always', 'never'",
+       "PHOENIX_KIT_ONLINE must be one of") for value in ("sometimes", True, None)),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("value", ["sometimes", True, None], ids=repr)
-def test_invalid_online_mode_is_an_error_and_stops_a_move_before_any_sql(settings: Any, value: object) -> None:
-    settings.PHOENIX_KIT_ONLINE = value
+@pytest.mark.parametrize(("name", "value", "code", "said", "raised"), BAD_SETTINGS, ids=[f"{b[0]}={b[1]!r}" for b in BAD_SETTINGS])
+def test_an_invalid_setting_is_an_error_and_stops_a_move_before_any_sql(
+    settings: Any, name: str, value: object, code: str, said: str, raised: str
+) -> None:
+    setattr(settings, name, value)
     (error,) = check_settings()
-    assert error.id == "phoenix_kit.E004" and "PHOENIX_KIT_ONLINE must be one of 'auto', 'always', 'never'" in error.msg
-    with pytest.raises(ValueError, match="PHOENIX_KIT_ONLINE must be one of"):
+    assert error.id == f"phoenix_kit.{code}" and said in error.msg
+    with pytest.raises(ValueError, match=raised):
         pk.up(using=object())  # refused before the connection is even looked at
 
 
