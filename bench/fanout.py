@@ -2,7 +2,7 @@
 
 Every phoenix_kit run is a new process, timed from spawn to exit (process start
 included), with its own peak RSS (wait4):
-    python -m django phoenixkit_migrate --prefixes a,b,... --jobs N   (fresh install)
+    python -m django phoenixkit_migrate --prefixes a,b,... --install-missing --jobs N   (fresh install)
     python -m django phoenixkit_migrate --all-prefixes --jobs N       (no-op)
 with DJANGO_SETTINGS_MODULE=bench_settings (bench/bench_settings.py, reading
 DATABASE_URL). 1000 names are about 12 kB: they fit in one argv entry (Linux
@@ -63,7 +63,7 @@ class Fanout:
 
     def command(self, url: str, names: list[str] | None, jobs: int, expect: tuple[int, int], **env: str) -> bl.ChildRun:
         argv = [sys.executable, "-m", "django", "phoenixkit_migrate", "--jobs", str(jobs)]
-        argv += ["--all-prefixes"] if names is None else ["--prefixes", ",".join(names)]
+        argv += ["--all-prefixes"] if names is None else ["--prefixes", ",".join(names), "--install-missing"]
         run = bl.run_child(argv, bl.django_env(url, **env))
         found = SUMMARY.search(run.output)
         counts = (int(found.group(2)), int(found.group(3))) if found and found.group(4) == "0" else None

@@ -73,6 +73,7 @@ def migrate_prefixes(
     create_schema: bool | None = None,
     lock_timeout: float | None = None,
     installs: Sequence[PrefixState] | None = None,
+    install_missing: bool = False,
 ) -> Iterator[PrefixResult]:
     """Apply ``move`` to each of ``prefixes`` (None: every installed prefix); yield each result.
 
@@ -81,6 +82,8 @@ def migrate_prefixes(
     ``installs``: those same prefixes as :func:`read_installs` already read
     them, so that a caller who looked first (``losses.losing_ups``) costs no
     second query; each prefix's marker is read again under its lock anyway.
+    A named prefix that has no install fails (a typo must not create a
+    schema) unless ``install_missing``: provisioning a tenant is explicit.
 
     ``jobs > 1`` needs a Django alias: each worker thread uses its own connection.
     Arguments are checked before any SQL; prefix names read from the database
@@ -92,9 +95,11 @@ def migrate_prefixes(
     if jobs > 1 and not isinstance(using, str):
         raise ValueError("jobs > 1 needs a Django database alias: each job opens its own connection")
     check_create_schema(create_schema)
+    if not isinstance(install_missing, bool):
+        raise ValueError(f"install_missing must be True or False, got {install_missing!r}")
     timeouts = (conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout())
     conf.online()  # a bad PHOENIX_KIT_ONLINE fails here, before any SQL, not once per prefix
-    return _results(move, names, using, jobs, create_schema, timeouts, installs)
+    return _results(move, names, using, jobs, create_schema, timeouts, installs, install_missing)
 
 
 def read_installs(prefixes: Sequence[str] | None, using: object = "default") -> list[PrefixState]:
@@ -110,10 +115,11 @@ def _results(
     create_schema: bool | None,
     timeouts: Timeouts,
     installs: Sequence[PrefixState] | None,
+    install_missing: bool,
 ) -> Iterator[PrefixResult]:
     pending: list[tuple[str, int]] = []
     for state in states(connect(using), names) if installs is None else installs:
-        result, current = _decide(state, move, discovered=names is None)
+        result, current = _decide(state, move, discovered=names is None, install_missing=install_missing)
         if result is not None:
             yield result
         else:
@@ -121,7 +127,9 @@ def _results(
     yield from _run_all(pending, move, using, jobs, create_schema, timeouts)
 
 
-def _decide(state: PrefixState, move: Move, *, discovered: bool) -> tuple[PrefixResult | None, int]:
+def _decide(
+    state: PrefixState, move: Move, *, discovered: bool, install_missing: bool
+) -> tuple[PrefixResult | None, int]:
     """A result when nothing needs to run (done, impossible or not ours), else the current marker."""
     if state.untrusted_owner is not None:
         refusal = foreign_install_error(state.prefix, state.untrusted_owner)
@@ -134,6 +142,10 @@ def _decide(state: PrefixState, move: Move, *, discovered: bool) -> tuple[Prefix
         return PrefixResult(state.prefix, "failed", None, _one_line(exc)), 0
     if move.target(current) == current:
         return PrefixResult(state.prefix, "already current", current), current
+    if current == 0 and not install_missing:
+        where = "its schema has no phoenix_kit table" if state.schema_exists else "its schema does not exist"
+        missing = f"not installed ({where}): check the name, or pass install_missing=True (--install-missing) to install it"
+        return PrefixResult(state.prefix, "failed", None, missing), 0
     return None, current
 
 

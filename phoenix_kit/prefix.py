@@ -1,58 +1,66 @@
 """Prefix (PostgreSQL schema name) validation and identifier quoting.
 
-A prefix must be usable unquoted by every tool that shares the database with
-us (Elixir PhoenixKit writes it unquoted), so the rule is strict: lower-case
-ASCII letters, digits and ``_``, not starting with a digit, at most 20 bytes so
-derived names stay under PostgreSQL's 63-byte identifier limit, not a system
-schema and not a reserved keyword. We still quote it everywhere (``sqltext``).
+Every identifier phoenix_kit composes is quoted (``sqltext``), so a prefix may
+be any name schema-per-tenant tools give tenants: ASCII letters of either
+case, digits, ``_`` and ``-``, 1 to 63 bytes (PostgreSQL's identifier limit; no
+name is derived from a prefix, so nothing grows past it). Refused, each with
+its reason: other characters (whitespace, quotes, backslashes, NUL, non-ASCII
+look-alikes), ``pg_*`` (reserved for system schemas; in any case, so
+``PG_toast`` cannot pose as one) and ``information_schema``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-MAX_PREFIX_BYTES = 20
+MAX_PREFIX_BYTES = 63
 
 PREFIX_RULE = (
-    "a prefix must match [a-z_][a-z0-9_]*, be at most 20 bytes, not start with "
-    "'pg_', and be neither 'information_schema' nor a PostgreSQL reserved keyword"
+    "a prefix is 1 to 63 ASCII letters, digits, '_' or '-', does not start with 'pg_' "
+    "and is not 'information_schema'"
 )
 
-_PREFIX_RE = re.compile(r"[a-z_][a-z0-9_]*")
-
-# pg_get_keywords() categories R (reserved) and T (reserved, can be function
-# or type) of PostgreSQL 15 and 18: these cannot be used as unquoted schema
-# names.
-RESERVED_KEYWORDS = frozenset(
-    """
-    all analyse analyze and any array as asc asymmetric authorization binary
-    both case cast check collate collation column concurrently constraint create
-    cross current_catalog current_date current_role current_schema current_time
-    current_timestamp current_user default deferrable desc distinct do else end
-    except false fetch for foreign freeze from full grant group having ilike in
-    initially inner intersect into is isnull join lateral leading left like
-    limit localtime localtimestamp natural not notnull null offset on only or
-    order outer overlaps placing primary references returning right select
-    session_user similar some symmetric system_user table tablesample then to
-    trailing true union unique user using variadic verbose when where window
-    with
-    """.split()
-)
+_ALLOWED = re.compile(r"[A-Za-z0-9_-]")
 
 
 def validate_prefix(prefix: object) -> str:
-    """Return ``prefix`` if it is a valid prefix, else raise ``ValueError``."""
+    """Return ``prefix`` if it is a valid prefix, else raise ``ValueError`` saying why."""
+    problem = prefix_problem(prefix)
+    if problem is not None:
+        raise ValueError(f"Invalid prefix {prefix!r}: {problem}; {PREFIX_RULE}.")
+    return prefix  # type: ignore[return-value]  # prefix_problem() proved it is a str
+
+
+def prefix_problem(prefix: object) -> str | None:
+    """What breaks the prefix rule in ``prefix`` (the first thing found), or None."""
     if not isinstance(prefix, str):
-        raise ValueError(f"Invalid prefix {prefix!r}: not a string; {PREFIX_RULE}.")
-    if (
-        _PREFIX_RE.fullmatch(prefix) is None
-        or len(prefix.encode()) > MAX_PREFIX_BYTES
-        or prefix.startswith("pg_")
-        or prefix == "information_schema"
-        or prefix in RESERVED_KEYWORDS
-    ):
-        raise ValueError(f"Invalid prefix {prefix!r}: {PREFIX_RULE}.")
-    return prefix
+        return f"it is of type {type(prefix).__name__}, not a string"
+    if not prefix:
+        return "it is empty"
+    for position, char in enumerate(prefix, 1):
+        if _ALLOWED.fullmatch(char) is None:
+            return f"character {position} is {_describe(char)}"
+    if len(prefix) > MAX_PREFIX_BYTES:  # all ASCII by now: characters are bytes
+        return f"it is {len(prefix)} bytes long"
+    if prefix[:3].lower() == "pg_":
+        return "names starting with 'pg_' are reserved for PostgreSQL's system schemas"
+    if prefix.lower() == "information_schema":
+        return "'information_schema' is the SQL standard's catalog schema"
+    return None
+
+
+def _describe(char: str) -> str:
+    """A character named so that an invisible or look-alike one is recognisable in an error."""
+    name = unicodedata.name(char, "")
+    code = f"U+{ord(char):04X}"
+    if char == "\x00":
+        return f"NUL ({code})"
+    if char.isspace():
+        return f"whitespace ({code}{' ' + name if name else ''})"
+    if not char.isascii():
+        return f"{code} {name or 'a non-ASCII character'}, not ASCII"
+    return f"{char!r} ({code}), which is not a letter, digit, '_' or '-'"
 
 
 def check_create_schema(create_schema: object) -> bool | None:

@@ -116,7 +116,9 @@ def test_plan_and_sql_reject_bad_versions(bad: Any) -> None:
         pk.sql(bad, LATEST, prefix="auth")
 
 
-@pytest.mark.parametrize("good", ["public", "auth", "my_app_2", "_private", "a" * 20])
+@pytest.mark.parametrize(
+    "good", ["public", "auth", "my_app_2", "_private", "a" * 63, "MyApp", "acme-corp", "Tenant5", "1schema", "select", "-"]
+)
 def test_valid_prefixes(conn: psycopg.Connection[Any], good: str) -> None:
     assert pk.migrated_version(good, using=conn) == 0
     assert f'"{good}"."phoenix_kit"' in pk.sql(0, 1, prefix=good)
@@ -125,8 +127,8 @@ def test_valid_prefixes(conn: psycopg.Connection[Any], good: str) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        "MyApp", "my-app", "1schema", "sp ace", 'we"ird', "", "public; DROP TABLE x;--", "a" * 21,
-        "auth\n", "pg_temp", "pg_catalog", "information_schema", "select", "user", "ａuth", 42, b"auth",
+        "sp ace", 'we"ird', "", "public; DROP TABLE x;--", "a" * 64, "auth\n", "pg_temp", "pg_catalog", "PG_x",
+        "information_schema", "Information_Schema", "ａuth", "acme‐corp", "tenant.5", "a/b", 42, b"auth",
     ],
 )
 def test_invalid_prefixes_raise_before_sql(closed_conn: psycopg.Connection[Any], bad: Any) -> None:
@@ -188,6 +190,6 @@ def test_plan_is_pure_and_ordered() -> None:
 def test_an_invalid_configured_prefix_names_the_setting(closed_conn: psycopg.Connection[Any], settings: Any) -> None:
     from django.core.exceptions import ImproperlyConfigured
 
-    settings.PHOENIX_KIT_PREFIX = "Bad-Prefix"
-    with pytest.raises(ImproperlyConfigured, match="PHOENIX_KIT_PREFIX: Invalid prefix 'Bad-Prefix'"):
+    settings.PHOENIX_KIT_PREFIX = "Bad Prefix"
+    with pytest.raises(ImproperlyConfigured, match="PHOENIX_KIT_PREFIX: Invalid prefix 'Bad Prefix': character 4 is whitespace"):
         pk.up(using=closed_conn)

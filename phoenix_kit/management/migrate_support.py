@@ -24,7 +24,12 @@ _MODE_FLAGS = ("plan", "sql", "status", "check")
 
 
 _KINDS: dict[str, TargetKind] = {"version": "up", "down": "down", "to": "to", "mark": "to"}
-_FLAGS = {"from_version": "--from", "no_create_schema": "--no-create-schema", "all_prefixes": "--all-prefixes"}
+_FLAGS = {
+    "from_version": "--from",
+    "no_create_schema": "--no-create-schema",
+    "all_prefixes": "--all-prefixes",
+    "install_missing": "--install-missing",
+}
 # The modes that can work on many prefixes at once.
 _FAN_OUT_MODES = ("move", "status")
 
@@ -93,6 +98,8 @@ def parse_request(options: dict[str, Any]) -> Request:
         raise CommandError(f"--jobs must be a positive number of connections, got {options['jobs']!r}.")
     if options["jobs"] != 1 and (not many or mode != "move"):
         raise CommandError("--jobs applies to moves of several prefixes (--all-prefixes or --prefixes).")
+    if options["install_missing"] and (not options["prefixes"] or mode != "move"):
+        raise CommandError("--install-missing applies to moves of --prefixes (a list of prefixes to install).")
     if options["no_create_schema"] and (mode in ("status", "check", "mark") or targets == ["down"]):
         raise _conflict("no_create_schema", targets[0] if targets == ["down"] else mode, "nothing is created")
     from_version = None if options["from_version"] is None else parse_version(options["from_version"], "--from", 0)

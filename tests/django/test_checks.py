@@ -19,10 +19,11 @@ def test_valid_settings_pass() -> None:
 
 
 def test_invalid_prefix_is_an_error_with_the_rule(settings: Any) -> None:
-    settings.PHOENIX_KIT_PREFIX = "Auth"
+    settings.PHOENIX_KIT_PREFIX = "pg_auth"
     (error,) = check_settings()
     assert error.id == "phoenix_kit.E001" and error.is_serious()
-    assert "'Auth'" in error.msg and PREFIX_RULE in str(error.hint)
+    assert "'pg_auth'" in error.msg and "reserved for PostgreSQL's system schemas" in error.msg
+    assert PREFIX_RULE in str(error.hint)
 
 
 def test_invalid_lock_timeout_is_an_error(settings: Any) -> None:

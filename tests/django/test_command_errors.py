@@ -20,7 +20,7 @@ from tests.helpers import database_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MISTAKES: list[tuple[dict[str, Any], str]] = [
-    ({"prefix": "Bad"}, "Invalid --prefix 'Bad': a prefix must match [a-z_][a-z0-9_]*"),
+    ({"prefix": "Bad name"}, "Invalid --prefix 'Bad name': character 4 is whitespace (U+0020 SPACE); a prefix is 1 to 63"),
     ({"version": "17"}, "--version must be a version number from 1 to 16, got '17'."),
     ({"version": "abc"}, "--version must be a version number from 1 to 16, got 'abc'."),
     ({"down": "0"}, "--down must be a version number from 1 to 16"),
@@ -41,7 +41,10 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"online": True}, "--online only applies to --sql"),
     ({"all_prefixes": True, "plan": True}, "--all-prefixes applies to moves and --status only."),
     ({"prefixes": "a,b", "prefix": "auth"}, "--prefixes cannot be combined with --prefix"),
-    ({"prefixes": "a,Bad"}, "Invalid --prefix 'Bad'"),
+    ({"prefixes": "typo,b c"}, "2 of 2 prefixes failed"),  # one not installed, one invalid: nothing created
+    ({"prefixes": " , "}, "--prefixes names no prefix"),
+    ({"install_missing": True}, "--install-missing applies to moves of --prefixes"),
+    ({"prefixes": "a", "status": True, "install_missing": True}, "--install-missing applies to moves of --prefixes"),
     ({"jobs": 2}, "--jobs applies to moves of several prefixes"),
     ({"all_prefixes": True, "jobs": 0}, "--jobs must be a positive number of connections, got 0."),
     ({"all_prefixes": True, "status": True, "prefix": "auth"}, "--all-prefixes cannot be combined with --prefix"),
@@ -87,8 +90,8 @@ def test_mistake(installed: Fresh, options: dict[str, Any], match: str) -> None:
 
 
 def test_invalid_prefix_setting(installed: Fresh, settings: Any) -> None:
-    settings.PHOENIX_KIT_PREFIX = "Bad-Prefix"
-    _fails(installed, "Invalid settings.PHOENIX_KIT_PREFIX 'Bad-Prefix': a prefix must match")
+    settings.PHOENIX_KIT_PREFIX = "Bad.Prefix"
+    _fails(installed, "Invalid settings.PHOENIX_KIT_PREFIX 'Bad.Prefix': character 4 is '.' (U+002E)")
 
 
 def test_invalid_lock_timeout_setting(installed: Fresh, settings: Any) -> None:
@@ -116,7 +119,7 @@ def test_lock_time_out_names_the_holder(installed: Fresh, settings: Any, options
 def test_from_the_command_line_exit_status_1_and_no_traceback(installed: Fresh) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(installed.conninfo)}
     for args, message in [
-        (["--prefix", "Bad"], "CommandError: Invalid --prefix 'Bad': "),
+        (["--prefix", "Bad;"], "CommandError: Invalid --prefix 'Bad;': "),
         (["--database", "nope"], "CommandError: Unknown database alias 'nope'"),
     ]:
         result = subprocess.run(

@@ -51,7 +51,7 @@ def test_fifty_prefixes_with_two_jobs_one_broken_on_purpose(tenants: list[str]) 
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE INDEX phoenix_kit_users_reg_geo_idx ON "{broken}".phoenix_kit_users (email)')
 
-    output, error = _command("--prefixes", ",".join(tenants), "--jobs", "2")
+    output, error = _command("--prefixes", ",".join(tenants), "--jobs", "2", "--install-missing")
 
     assert error is not None and "1 of 50 prefixes failed" in str(error)
     lines = {line.split(":")[0].strip(): line for line in output.splitlines() if line.startswith("  ")}
@@ -92,7 +92,7 @@ def test_python_api_reads_all_markers_in_one_query(tenants: list[str]) -> None:
 
 @few
 def test_python_api_moves_down_and_reports_each_prefix(tenants: list[str]) -> None:
-    results = {r.prefix: r for r in migrate_prefixes(Move("to", 3), tenants, jobs=2)}
+    results = {r.prefix: r for r in migrate_prefixes(Move("to", 3), tenants, jobs=2, install_missing=True)}
     assert set(results) == set(tenants)
     for i, name in enumerate(tenants):
         before = i % 17
@@ -101,15 +101,60 @@ def test_python_api_moves_down_and_reports_each_prefix(tenants: list[str]) -> No
         assert pk.migrated_version(name) == 3
 
 
+@pytest.mark.parametrize("tenants", [3], indirect=True)
+def test_a_prefixes_list_migrates_what_it_can_and_names_the_rest(tenants: list[str]) -> None:
+    """Tenant-style names work; an invalid one, or one not installed (a typo), fails alone and creates nothing."""
+    uninstalled, at_one, at_two = tenants  # versions 0, 1, 2
+    names = ["Tenant-Caps", "acme-corp", at_one, "bad name", uninstalled, "pg_tenant", at_two, "a" * 64]
+    for name in names[:2]:
+        pk.up(version=3, prefix=name, log=False)
+    try:
+        output, error = _command("--prefixes", ",".join(names), "--jobs", "2")
+        assert error is not None and str(error) == "4 of 8 prefixes failed; the others were migrated."
+        lines = {line.split(": ")[0].strip(): line for line in output.splitlines() if line.startswith("  ")}
+        assert set(lines) == set(names)
+        for name in ("Tenant-Caps", "acme-corp", at_one, at_two):
+            assert lines[name].endswith(f"ok (version {LATEST})") and pk.migrated_version(name) == LATEST
+        assert "failed: invalid prefix: character 4 is whitespace (U+0020 SPACE)" in lines["bad name"]
+        assert "failed: invalid prefix: names starting with 'pg_' are reserved" in lines["pg_tenant"]
+        assert "failed: invalid prefix: it is 64 bytes long" in lines["a" * 64]
+        assert "failed: not installed (its schema does not exist): check the name" in lines[uninstalled]
+        assert pk.migrated_version(uninstalled) == 0 and not _schema_exists(uninstalled)
+
+        output, error = _command("--prefixes", f"{uninstalled},acme-corp", "--install-missing")
+        assert error is None and f"{uninstalled}: ok (version {LATEST})" in output
+        assert "acme-corp: already current" in output
+    finally:
+        with connection.cursor() as cursor:
+            for name in names[:2]:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def _schema_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", [name])
+        return cursor.fetchone() == (1,)
+
+
+@few
+def test_python_api_refuses_named_prefixes_that_are_not_installed(tenants: list[str]) -> None:
+    results = {r.prefix: r for r in migrate_prefixes(Move("up", 2), tenants[:3])}
+    assert results[tenants[0]].outcome == "failed" and "install_missing=True" in results[tenants[0]].detail
+    assert (results[tenants[1]].outcome, results[tenants[2]].outcome) == ("ok", "already current")
+    assert not _schema_exists(tenants[0])
+    (result,) = migrate_prefixes(Move("up", 2), tenants[:1], install_missing=True)
+    assert (result.outcome, result.version) == ("ok", 2)
+
+
 @few
 def test_bad_arguments_fail_before_sql(tenants: list[str]) -> None:
-    with pytest.raises(ValueError, match="Invalid prefix"):
-        migrate_prefixes(Move("up", LATEST), ["ok_name", "Bad-Name"])
+    with pytest.raises(ValueError, match="Invalid prefix 'Bad Name': character 4 is whitespace"):
+        migrate_prefixes(Move("up", LATEST), ["ok_name", "Bad Name"])
     with pytest.raises(ValueError, match="jobs"):
         migrate_prefixes(Move("up", LATEST), tenants, jobs=0)
+    with pytest.raises(ValueError, match="install_missing"):
+        migrate_prefixes(Move("up", LATEST), tenants, install_missing="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="version"):
         Move("down", 0)
-    _, error = _command("--prefixes", "a,Bad-Name")
-    assert error is not None and "Invalid --prefix" in str(error)
     _, error = _command("--jobs", "2")
     assert error is not None and "--jobs applies to" in str(error)

@@ -24,6 +24,8 @@ from tests.reliability.common import SEED, connect
 from tests.reliability.references import LATEST, References, assert_consistent
 
 PREFIXES = ("public", "auth")
+# Tenant-style names (issue 11): two that differ only in case, and PostgreSQL's longest.
+TENANT_NAMES = ("Tenant-5", "tenant-5", "customer-" + "x" * 54)
 
 # Rows an application may add at each version: (first version with the table, statement).
 ROWS = [
@@ -45,26 +47,33 @@ def _add_rows(conn: psycopg.Connection[Any], prefix: str, number: int) -> None:
             conn.execute(statement.format(s=schema, n=number))
 
 
-def _interleave(conninfo: str, references: References, moves: int, seed: int) -> None:
+def _interleave(
+    conninfo: str, references: References, moves: int, seed: int, prefixes: tuple[str, ...] = PREFIXES
+) -> None:
     rng = random.Random(seed)
     with connect(conninfo) as conn:
         for number in range(moves):
-            prefix = rng.choice(PREFIXES)
-            other = "auth" if prefix == "public" else "public"
+            prefix = rng.choice(prefixes)
+            others = [other for other in prefixes if other != prefix]
             direction = rng.choice(["up", "down"])
             version = rng.choice([None, *range(1, LATEST + 1)])
             _add_rows(conn, prefix, number)
-            untouched = snapshot(conn, other)
+            untouched = [snapshot(conn, other) for other in others]
             if direction == "up":
                 pk.up(version=version, prefix=prefix, using=conn, log=False)
             else:
                 pk.down(version=version, prefix=prefix, using=conn, log=False)
-            assert snapshot(conn, other) == untouched, f"move {number}: {direction} {version} of {prefix} changed {other}"
+            after = [snapshot(conn, other) for other in others]
+            assert after == untouched, f"move {number}: {direction} {version} of {prefix} changed one of {others}"
             assert_consistent(conn, prefix, references, ours=prefix != "public")
 
 
 def test_random_interleavings(make_database: Callable[[], str], references: References) -> None:
     _interleave(make_database(), references, moves=40, seed=SEED)
+
+
+def test_tenant_names_that_differ_only_in_case(make_database: Callable[[], str], references: References) -> None:
+    _interleave(make_database(), references, moves=30, seed=SEED + 2, prefixes=TENANT_NAMES)
 
 
 @pytest.mark.slow

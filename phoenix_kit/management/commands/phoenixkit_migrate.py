@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
@@ -21,7 +22,7 @@ from ...errors import PhoenixKitError, StepFailedError
 from ...losses import Losses, assess, kept_schema, losing_ups, step_drops
 from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
-from ...prefix import PREFIX_RULE, validate_prefix
+from ...prefix import PREFIX_RULE, prefix_problem
 from ...status import Status, installed, named, prefix_status
 from ...fanout import PrefixResult, migrate_prefixes, read_installs
 from ..migrate_support import Request, StepWriter, parse_request, report_results
@@ -55,6 +56,10 @@ class Command(BaseCommand):
         add("--status", action="store_true", help="Print the installed version and the pending steps.")
         add("--all-prefixes", action="store_true", help="Apply the move to (or with --status, report) every install.")
         add("--prefixes", metavar="A,B,C", help="Apply the move to (or with --status, report) these prefixes.")
+        add(
+            "--install-missing", action="store_true",
+            help="With --prefixes: install the listed prefixes that have no install (else each is an error).",
+        )
         add("--jobs", type=int, default=1, metavar="N", help="With several prefixes: migrate them on N connections.")
         add("--check", action="store_true", help="Exit with status 1 if the prefix is behind the latest version.")
         add(
@@ -76,12 +81,8 @@ class Command(BaseCommand):
             return
 
         alias = self._database(options["database"])
-        many = self._prefix_list(options["prefixes"])
-        if request.mode == "status" and (options["all_prefixes"] or many):
-            self._print_installs(alias, installed(alias) if many is None else named(many, alias))
-            return
-        if options["all_prefixes"] or many:
-            self._fan_out(alias, request, many, create_schema, options)
+        if options["all_prefixes"] or options["prefixes"]:
+            self._many(alias, request, create_schema, options)
             return
         track = options["prefix"] in (None, conf.prefix()) and records.applies(alias)
         if request.mode == "mark":
@@ -133,18 +134,20 @@ class Command(BaseCommand):
 
     def _prefix(self, given: str | None) -> str:
         value, source = (conf.prefix(), "settings.PHOENIX_KIT_PREFIX") if given is None else (given, "--prefix")
-        try:
-            return validate_prefix(value)
-        except ValueError:
-            raise CommandError(f"Invalid {source} {value!r}: {PREFIX_RULE}.") from None
+        problem = prefix_problem(value)
+        if problem is not None:
+            raise CommandError(f"Invalid {source} {value!r}: {problem}; {PREFIX_RULE}.")
+        return cast(str, value)
 
-    def _prefix_list(self, given: str | None) -> list[str] | None:
-        if not given:
-            return None
-        names = [name.strip() for name in given.split(",") if name.strip()]
-        for name in names:
-            self._prefix(name)
-        return names
+    def _prefix_list(self, given: str) -> tuple[list[str], list[PrefixResult]]:
+        """The valid names of a --prefixes list, and a failed result for each invalid one."""
+        names = list(dict.fromkeys(name.strip() for name in given.split(",") if name.strip()))
+        if not names:
+            raise CommandError(f"--prefixes names no prefix: got {given!r}; give them separated by commas.")
+        problems = {name: prefix_problem(name) for name in names}
+        valid = [name for name, problem in problems.items() if problem is None]
+        invalid = [PrefixResult(name, "failed", None, f"invalid prefix: {problem}") for name, problem in problems.items() if problem]
+        return valid, invalid
 
     def _lock_timeout(self) -> None:
         try:
@@ -188,8 +191,25 @@ class Command(BaseCommand):
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
+    def _many(self, alias: str, request: Request, create_schema: bool | None, options: dict[str, Any]) -> None:
+        """--all-prefixes or --prefixes: report them, or move them; an invalid name fails alone."""
+        prefixes, invalid = (None, []) if options["all_prefixes"] else self._prefix_list(options["prefixes"])
+        if request.mode == "status":
+            self._print_installs(alias, installed(alias) if prefixes is None else named(prefixes, alias))
+            summary = report_results(self.stdout, self.style, invalid, watch=None)
+            if summary.failed:
+                raise CommandError(f"{summary.failed} of the prefixes named are invalid; the others are listed above.")
+            return
+        self._fan_out(alias, request, prefixes, invalid, create_schema, options)
+
     def _fan_out(
-        self, alias: str, request: Request, prefixes: list[str] | None, create_schema: bool | None, options: dict[str, Any]
+        self,
+        alias: str,
+        request: Request,
+        prefixes: list[str] | None,
+        invalid: list[PrefixResult],
+        create_schema: bool | None,
+        options: dict[str, Any],
     ) -> None:
         """The same move on many prefixes: one line per prefix, exit 1 if any failed."""
         move = request.move
@@ -213,9 +233,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {step.version.label} {line}")
         if (losses or upgrades) and not self._ask(options["interactive"]):
             return
-        results = migrate_prefixes(
-            move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema, installs=installs
-        )
+        results: Iterator[PrefixResult] = chain(invalid, migrate_prefixes(
+            move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema, installs=installs,
+            install_missing=options["install_missing"],
+        ))
         if move.target(latest_version()) == 0:
             results = self._noting_kept_schemas(alias, results)
         summary = report_results(self.stdout, self.style, results, watch=conf.prefix())
