@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .conf import TENANT_SCHEMA
 from .errors import (
     ConcurrentMigrationError,
     ConnectionLostError,
@@ -17,6 +18,7 @@ from .errors import (
 from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
 
 __all__ = [
+    "TENANT_SCHEMA",
     "ConcurrentMigrationError",
     "ConnectionLostError",
     "IsolationError",

@@ -10,16 +10,19 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 
 from . import conf, records
 from .prefix import PREFIX_RULE, validate_prefix
 from .status import prefix_status
+from .tenants import SHARED_INSTALL_FIX, shared_install_problem, tenant_apps
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
+    errors = _tenant_errors()
     try:
-        validate_prefix(conf.prefix())
+        if not conf.per_tenant():
+            validate_prefix(conf.prefix())
     except ValueError as exc:
         errors.append(
             Error(
@@ -41,17 +44,34 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     return errors
 
 
+def _tenant_errors() -> list[CheckMessage]:
+    """A tenant app with a fixed prefix would give all tenants one shared install; TENANT_SCHEMA needs tenants."""
+    shared = shared_install_problem()
+    if shared is not None:
+        return [Error(f"{shared}.", hint=SHARED_INSTALL_FIX, id="phoenix_kit.E005")]
+    if conf.per_tenant() and tenant_apps() is None:
+        return [
+            Error(
+                "PHOENIX_KIT_PREFIX is phoenix_kit.TENANT_SCHEMA but neither django-tenants nor django-pgschemas "
+                "is installed, so no connection knows its tenant.",
+                hint="Install and configure one of them, or set PHOENIX_KIT_PREFIX to a schema name.",
+                id="phoenix_kit.E006",
+            )
+        ]
+    return []
+
+
 def check_migrations_recorded(
     app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    try:
-        prefix = validate_prefix(conf.prefix())
-    except ValueError:
-        return []  # E001 already says so
     messages: list[CheckMessage] = []
     for alias in databases or ():
         if not records.applies(alias):
             continue
+        try:
+            prefix = conf.valid_prefix(alias)
+        except (ValueError, ImproperlyConfigured):
+            continue  # E001 says so, or (TENANT_SCHEMA) no tenant is active: migrate_schemas checks each
         status = prefix_status(prefix, using=alias)
         where = f"prefix {prefix!r} of database {alias!r}"
         if status.problem is not None or status.version is None:

@@ -1,6 +1,7 @@
 """phoenix_kit's settings, read from Django settings at call time.
 
-``PHOENIX_KIT_PREFIX`` (default ``"public"``), ``PHOENIX_KIT_LOCK_TIMEOUT``
+``PHOENIX_KIT_PREFIX`` (default ``"public"``; :data:`TENANT_SCHEMA`: the schema of
+the connection's current tenant), ``PHOENIX_KIT_LOCK_TIMEOUT``
 (seconds, default 60: how long a step may wait for its locks in all) and
 ``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` (seconds, default 0.1: how long one attempt
 may wait for a table lock, so application queries queued behind it wait no
@@ -15,6 +16,19 @@ from .lock import timeout_setting
 from .prefix import validate_prefix
 
 DEFAULT_PREFIX = "public"
+
+
+class _TenantSchema:
+    """``PHOENIX_KIT_PREFIX = phoenix_kit.TENANT_SCHEMA``: each tenant's own schema is its prefix."""
+
+    def __repr__(self) -> str:
+        return "phoenix_kit.TENANT_SCHEMA"
+
+    def __reduce__(self) -> str:
+        return "TENANT_SCHEMA"  # unpickles (multiprocessing executors) as this module's one instance
+
+
+TENANT_SCHEMA = _TenantSchema()
 DEFAULT_LOCK_TIMEOUT = 60.0
 DEFAULT_DDL_LOCK_TIMEOUT = 0.1
 ONLINE_CHOICES = ("auto", "always", "never")
@@ -33,8 +47,21 @@ def prefix() -> object:
     return _setting("PHOENIX_KIT_PREFIX", DEFAULT_PREFIX)
 
 
-def valid_prefix() -> str:
-    """The configured prefix; ``ImproperlyConfigured`` naming the setting if it breaks the rule."""
+def per_tenant() -> bool:
+    """Whether ``PHOENIX_KIT_PREFIX`` is :data:`TENANT_SCHEMA`."""
+    return prefix() is TENANT_SCHEMA
+
+
+def valid_prefix(using: object = None) -> str:
+    """The configured prefix for a connection (``using``: a Django alias, or None when there is none).
+
+    ``ImproperlyConfigured`` naming the setting if it breaks the rule; under
+    :data:`TENANT_SCHEMA`, the alias's current tenant schema, or ``ValueError`` saying why there is none.
+    """
+    if per_tenant():
+        from .tenants import tenant_prefix
+
+        return tenant_prefix(using)
     value = prefix()
     try:
         return validate_prefix(value)

@@ -1,7 +1,8 @@
 """``ApplyVersion(N)``: the migration operation behind ``phoenix_kit/migrations/00NN_vNN``.
 
 Forwards it runs ``up(version=N)``, backwards ``down(version=N)``, on the
-prefix configured when it runs (so ``override_settings`` works). The core
+prefix configured when it runs (so ``override_settings`` works; with
+``TENANT_SCHEMA``, the schema of the tenant being migrated). The core
 no-ops when the prefix is already there, so a version applied by other
 means (the command, ``ensure_current``, Elixir PhoenixKit) is not an error.
 Inside Django's per-migration transaction the core's steps are savepoints;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor as SchemaEditor
 from django.db.migrations.operations.base import Operation
@@ -24,6 +26,7 @@ from .plan import Direction, check_version, get_step
 from .prefix import creates_schema
 from .django_db import DjangoDatabase
 from .script import PIN_SEARCH_PATH, step_statements
+from .tenants import SHARED_INSTALL_FIX, shared_install_problem
 
 try:  # Django >= 5.1 shows it in makemigrations/squashmigrations output
     from django.db.migrations.operations.base import OperationCategory
@@ -43,7 +46,8 @@ class ApplyVersion(Operation):
 
     def describe(self) -> str:
         version = get_step(self.number, "up").version
-        where = f"prefix {conf.prefix()!r} (PHOENIX_KIT_PREFIX)"
+        where = "the tenant's schema" if conf.per_tenant() else f"prefix {conf.prefix()!r}"
+        where += " (PHOENIX_KIT_PREFIX)"
         return f"Apply PhoenixKit {version.label} ({version.description}) to {where}"
 
     @property
@@ -63,8 +67,11 @@ class ApplyVersion(Operation):
         alias = schema_editor.connection.alias
         if not router.allow_migrate(alias, app_label):
             return
+        shared = shared_install_problem()  # django-pgschemas' migrate runs no system checks: refuse here too
+        if shared is not None:
+            raise ImproperlyConfigured(f"{shared}. {SHARED_INSTALL_FIX}")
         if schema_editor.collect_sql:  # sqlmigrate: the step's own SQL, marker write included
-            prefix = conf.valid_prefix()
+            prefix = conf.valid_prefix(alias)
             step = get_step(self.number, direction)
             statements = [PIN_SEARCH_PATH, *step_statements(step, prefix, creates_schema(None, prefix))]
             if not schema_editor.atomic_migration:  # the online-capable versions: Django adds no BEGIN

@@ -3,6 +3,8 @@
 Migration ``00NN_vNN`` applies version NN, so a database whose configured
 prefix is at version N should record exactly ``0001`` … ``000N``. The marker
 is the truth; these rows only keep ``showmigrations`` and ``migrate`` honest.
+With ``TENANT_SCHEMA`` every tenant schema holds its own ``django_migrations``
+(django-tenants, django-pgschemas), describing the install beside it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import re
 
 from django.db import connections, router
 from django.db.migrations.recorder import MigrationRecorder
+
+from . import conf
+from .django_db import DjangoDatabase
+from .sqltext import quote_ident
 
 APP = "phoenix_kit"
 
@@ -69,6 +75,43 @@ def sync(alias: str, version: int) -> None:
     for name in reversed(names):
         if name in have and name not in wanted:
             recorder.record_unapplied(APP, name)
+
+
+def keep(alias: str, prefix: str, version: int, *, changed: bool = True) -> None:
+    """After ``prefix`` moved to (or was found at) ``version``: the records that describe it say so.
+
+    A fixed prefix: the alias's ``django_migrations``, for the configured prefix
+    only. ``TENANT_SCHEMA``: the tenant schema's own table, when it has one and
+    the marker ``changed`` (a no-op over many tenants stays one query).
+    """
+    if conf.per_tenant():
+        if changed:
+            _sync_schema(alias, prefix, version)
+    elif prefix == conf.prefix() and applies(alias):
+        sync(alias, version)
+
+
+def _sync_schema(alias: str, schema: str, version: int) -> None:
+    """``sync`` on ``schema``'s own ``django_migrations``, named with its schema (any tenant may be active)."""
+    db = DjangoDatabase(alias)
+    table = f"{quote_ident(schema)}.django_migrations"
+    names = migration_names()
+    with db.atomic():
+        found = db.fetchall(
+            "SELECT pg_catalog.to_regclass(%s) IS NOT NULL", [table]
+        )
+        if found != [(True,)]:
+            return  # not managed by Django's migrations: nothing describes this install
+        db.fetchall(
+            f"DELETE FROM {table} WHERE app OPERATOR(pg_catalog.=) %s AND name OPERATOR(pg_catalog.=) ANY (%s)",
+            [APP, names[version:]],
+        )
+        db.fetchall(
+            f"INSERT INTO {table} (app, name, applied) SELECT %s, wanted, pg_catalog.now() "
+            f"FROM pg_catalog.unnest(%s::pg_catalog.text[]) AS wanted WHERE NOT EXISTS (SELECT FROM {table} "
+            f"WHERE app OPERATOR(pg_catalog.=) %s AND name OPERATOR(pg_catalog.=) wanted)",
+            [APP, names[:version], APP],
+        )
 
 
 def fix_hint(alias: str, version: int) -> str:

@@ -135,14 +135,13 @@ class FanOutSummary:
     ok: int = 0
     current: int = 0
     skipped: int = 0
-    watched_version: int | None = None  # where the watched (configured) prefix ended
 
     def line(self) -> str:
         skipped = f"{self.skipped} skipped (not owned by roles the migrating role acts for), " if self.skipped else ""
         return f"{self.total} prefixes: {self.ok} migrated, {self.current} already current, {skipped}{self.failed} failed."
 
 
-def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixResult], *, watch: object) -> FanOutSummary:
+def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixResult]) -> FanOutSummary:
     """Print one line per prefix as results arrive; keep only counts, so memory stays flat."""
     summary = FanOutSummary()
     for result in results:
@@ -157,6 +156,4 @@ def report_results(out: OutputWrapper, style: Style, results: Iterable[PrefixRes
             summary.ok += result.outcome == "ok"
             summary.current += result.outcome == "already current"
             out.write(f"  {result.prefix}: {result.outcome} (version {result.version})")
-        if result.prefix == watch:
-            summary.watched_version = result.version
     return summary

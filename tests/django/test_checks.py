@@ -90,3 +90,22 @@ def test_an_unreadable_marker_is_a_warning(fresh: Fresh) -> None:
 
     (warning,) = check_migrations_recorded(databases=[fresh.alias])
     assert warning.id == "phoenix_kit.W002" and "--mark N" in str(warning.hint)
+
+
+def test_tenant_schema_without_a_tenant_framework_is_an_error(settings: Any) -> None:
+    settings.PHOENIX_KIT_PREFIX = pk.TENANT_SCHEMA
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E006" and error.is_serious()
+    assert "neither django-tenants nor django-pgschemas is installed" in error.msg
+
+
+def test_tenant_schema_needs_a_tenant_before_any_sql(settings: Any) -> None:
+    """Without a tenant there is no prefix: each call says why before it connects."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.PHOENIX_KIT_PREFIX = pk.TENANT_SCHEMA
+    with pytest.raises(ImproperlyConfigured, match="database 'default' does not know its tenant: its ENGINE must be"):
+        pk.up(log=False)
+    with pytest.raises(ValueError, match="pass prefix= .the tenant's schema.; only a Django database alias has a tenant"):
+        pk.sql(0, 1)
+    assert pk.sql(0, 1, prefix="Tenant-5").count('"Tenant-5"."phoenix_kit"') >= 1

@@ -13,6 +13,7 @@ from itertools import chain
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils.connection import ConnectionDoesNotExist
 
@@ -70,12 +71,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity: int = options["verbosity"]
         request = parse_request(options)
-        prefix = self._prefix(options["prefix"])
         create_schema = False if options["no_create_schema"] else None
         if request.mode in ("move", "mark"):
             self._lock_timeout()
 
         if request.mode == "sql" and request.from_version is not None:  # offline: no database
+            prefix = self._prefix(options["prefix"], None)
             start = request.from_version
             self.stdout.write(sql(start, request.target(start), prefix, create_schema, online=options["online"]), ending="")
             return
@@ -84,9 +85,10 @@ class Command(BaseCommand):
         if options["all_prefixes"] or options["prefixes"]:
             self._many(alias, request, create_schema, options)
             return
-        track = options["prefix"] in (None, conf.prefix()) and records.applies(alias)
+        prefix = self._prefix(options["prefix"], alias)
+        track = not conf.per_tenant() and prefix == conf.prefix() and records.applies(alias)
         if request.mode == "mark":
-            self._mark(alias, prefix, request.number, track)
+            self._mark(alias, prefix, request.number)
             return
 
         status = prefix_status(prefix, using=alias)
@@ -124,15 +126,20 @@ class Command(BaseCommand):
             self._say("Operations to perform:", self.style.MIGRATE_HEADING)
             self._say(f"  Move PhoenixKit {where} from version {current} to {target}")
             self._say("Running migrations:", self.style.MIGRATE_HEADING)
-            current = self._move(alias, prefix, current, target, create_schema, track)
+            current = self._move(alias, prefix, current, target, create_schema)
             if current == 0:
                 self._say_if_schema_kept(alias, prefix)
-        if track:
-            records.sync(alias, current)
+        records.keep(alias, prefix, current)
 
     # Resolving the arguments (no SQL)
 
-    def _prefix(self, given: str | None) -> str:
+    def _prefix(self, given: str | None, alias: str | None) -> str:
+        """--prefix, else the configured prefix (with TENANT_SCHEMA: the tenant the connection is on)."""
+        if given is None and conf.per_tenant():
+            try:
+                return conf.valid_prefix(alias)
+            except (ValueError, ImproperlyConfigured) as exc:
+                raise CommandError(f"{exc} With --prefix, --prefixes or --all-prefixes no tenant is needed.") from None
         value, source = (conf.prefix(), "settings.PHOENIX_KIT_PREFIX") if given is None else (given, "--prefix")
         problem = prefix_problem(value)
         if problem is not None:
@@ -175,18 +182,15 @@ class Command(BaseCommand):
 
     # Changing the database
 
-    def _move(
-        self, alias: str, prefix: str, current: int, target: int, create_schema: bool | None, track: bool
-    ) -> int:
+    def _move(self, alias: str, prefix: str, current: int, target: int, create_schema: bool | None) -> int:
         """Run the steps; returns the version reached."""
         log = cast(TextIO, StepWriter(self.stdout, self.style)) if self.verbosity >= 1 else False
         try:
             if target > current:
                 return up(version=target, prefix=prefix, create_schema=create_schema, using=alias, log=log)
             return down(version=target + 1, prefix=prefix, using=alias, log=log)
-        except StepFailedError as exc:
-            if track:  # the steps before the failing one are committed: record them
-                records.sync(alias, migrated_version(prefix, using=alias))
+        except StepFailedError as exc:  # the steps before the failing one are committed: record them
+            records.keep(alias, prefix, migrated_version(prefix, using=alias))
             raise CommandError(str(exc)) from exc
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
@@ -196,7 +200,7 @@ class Command(BaseCommand):
         prefixes, invalid = (None, []) if options["all_prefixes"] else self._prefix_list(options["prefixes"])
         if request.mode == "status":
             self._print_installs(alias, installed(alias) if prefixes is None else named(prefixes, alias))
-            summary = report_results(self.stdout, self.style, invalid, watch=None)
+            summary = report_results(self.stdout, self.style, invalid)
             if summary.failed:
                 raise CommandError(f"{summary.failed} of the prefixes named are invalid; the others are listed above.")
             return
@@ -239,19 +243,16 @@ class Command(BaseCommand):
         ))
         if move.target(latest_version()) == 0:
             results = self._noting_kept_schemas(alias, results)
-        summary = report_results(self.stdout, self.style, results, watch=conf.prefix())
-        if summary.watched_version is not None and records.applies(alias):
-            records.sync(alias, summary.watched_version)
+        summary = report_results(self.stdout, self.style, self._recording(alias, results))
         self._say(summary.line())
         if summary.failed:
             raise CommandError(f"{summary.failed} of {summary.total} prefixes failed; the others were migrated.")
 
-    def _mark(self, alias: str, prefix: str, version: int, track: bool) -> None:
+    def _mark(self, alias: str, prefix: str, version: int) -> None:
         try:
             with transaction.atomic(using=alias):  # the marker and its records together
                 old = mark(version, prefix, using=alias)
-                if track:
-                    records.sync(alias, version)
+                records.keep(alias, prefix, version)
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         where = f"PhoenixKit prefix {prefix!r} on database {alias!r}"
@@ -271,6 +272,13 @@ class Command(BaseCommand):
         kept = kept_schema(connect(alias), prefix)
         if kept is not None:
             self._say(kept.message(), self.style.WARNING)
+
+    def _recording(self, alias: str, results: Iterator[PrefixResult]) -> Iterator[PrefixResult]:
+        """Each result, after the django_migrations describing its prefix are brought in step with it."""
+        for result in results:
+            if result.version is not None:
+                records.keep(alias, result.prefix, result.version, changed=result.outcome == "ok")
+            yield result
 
     def _noting_kept_schemas(self, alias: str, results: Iterator[PrefixResult]) -> Iterator[PrefixResult]:
         for result in results:
@@ -319,7 +327,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"PhoenixKit installs on database {alias!r} (latest version {latest_version()}):")
         width = max(len(status.prefix) for status in statuses)
-        configured = conf.prefix()
+        configured = None if conf.per_tenant() else conf.prefix()
         for status in statuses:
             note = "  (PHOENIX_KIT_PREFIX)" if status.prefix == configured else ""
             self.stdout.write(f"  {status.prefix:<{width}}  {status.summary}{note}")
