@@ -18,6 +18,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from . import conf
 from .django_db import DjangoDatabase
 from .sqltext import quote_ident
+from .trust import ACTING, trusted
 
 APP = "phoenix_kit"
 
@@ -92,16 +93,25 @@ def keep(alias: str, prefix: str, version: int, *, changed: bool = True) -> None
 
 
 def _sync_schema(alias: str, schema: str, version: int) -> None:
-    """``sync`` on ``schema``'s own ``django_migrations``, named with its schema (any tenant may be active)."""
+    """``sync`` on ``schema``'s own ``django_migrations``, named with its schema (any tenant may be active).
+
+    Only a table owned by a role the migrating role acts for is written: a
+    trigger another role attached to it would run with our rights (``trust``).
+    """
     db = DjangoDatabase(alias)
     table = f"{quote_ident(schema)}.django_migrations"
     names = migration_names()
     with db.atomic():
         found = db.fetchall(
-            "SELECT pg_catalog.to_regclass(%s) IS NOT NULL", [table]
+            f"""{ACTING}
+            SELECT {trusted("c.relowner")} FROM pg_catalog.pg_class AS c
+              JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+             WHERE n.nspname OPERATOR(pg_catalog.=) %s AND c.relname OPERATOR(pg_catalog.=) 'django_migrations'
+               AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])""",
+            [schema],
         )
         if found != [(True,)]:
-            return  # not managed by Django's migrations: nothing describes this install
+            return  # none (not migrated by Django), or not ours to write
         db.fetchall(
             f"DELETE FROM {table} WHERE app OPERATOR(pg_catalog.=) %s AND name OPERATOR(pg_catalog.=) ANY (%s)",
             [APP, names[version:]],

@@ -59,6 +59,12 @@ class Project:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(self, *statements: str) -> None:
+        """Run ``statements`` in order on one session (so SET ROLE holds for those after it)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
     def marker(self, schema: str) -> str | None:
         """The phoenix_kit marker of ``schema`` (None: no install)."""
         rows = self.query("SELECT obj_description(to_regclass(%s), 'pg_class')", [f'"{schema}".phoenix_kit'])
