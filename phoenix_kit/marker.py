@@ -63,19 +63,44 @@ OUR_TABLES = TABLES_AT[len(VERSIONS)]
 # Every operator is named with its schema: reads run on the caller's session,
 # whose search_path may hold schemas other roles can create objects in.
 STATE_COLUMNS = "n.oid IS NOT NULL, c.oid IS NOT NULL, d.description"
+
+
+def version_table(namespace: str) -> str:
+    """SQL: whether ``c`` (a ``pg_class`` row) is the version table of the schema whose oid is ``namespace``."""
+    return f"""c.relnamespace OPERATOR(pg_catalog.=) {namespace} AND c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
+      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{{r,p}}'::pg_catalog."char"[])"""
+
+
+def marker_of(table: str) -> str:
+    """SQL: whether ``d`` (a ``pg_description`` row) is the comment on the table whose oid is ``table``."""
+    return f"""d.objoid OPERATOR(pg_catalog.=) {table} AND d.objsubid OPERATOR(pg_catalog.=) 0
+      AND d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid"""
+
+
 # Joined to a schema ``n``: its version table ``c`` and the marker ``d`` (pg_description
 # read directly costs half of what obj_description() does).
-VERSION_TABLE_JOIN = """LEFT JOIN pg_catalog.pg_class AS c
-       ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) 'phoenix_kit'::pg_catalog.name
-      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])
+VERSION_TABLE_JOIN = f"""LEFT JOIN pg_catalog.pg_class AS c
+       ON {version_table("n.oid")}
 LEFT JOIN pg_catalog.pg_description AS d
-       ON d.objoid OPERATOR(pg_catalog.=) c.oid AND d.objsubid OPERATOR(pg_catalog.=) 0
-      AND d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid"""
+       ON {marker_of("c.oid")}"""
 # The prefix's schema ``n``, its version table ``c`` and the marker ``d``.
 STATE_FROM = f"""FROM (SELECT %(prefix)s::pg_catalog.name AS nspname) AS wanted
 LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) wanted.nspname
 {VERSION_TABLE_JOIN}"""
 STATE_QUERY = f"SELECT {STATE_COLUMNS}\n{STATE_FROM}\n"
+
+# The marker alone, all that ensure_current's no-op needs. Nothing may rely on
+# prepared statements, so it is parsed and planned on every call, and planning
+# STATE_QUERY's three-way join costs several times executing it. Here nothing is
+# joined: each lookup is a one-table index scan, planned on its own (an InitPlan).
+# The schema comes from to_regnamespace() (a catalog cache lookup that, unlike
+# to_regclass(), needs no USAGE on the schema), given the prefix as the server
+# quotes it: an identifier that reads back as exactly the bound name, whatever its
+# case, "-" or leading digit, truncated at 63 bytes as a ``::name`` cast would be.
+# No row: no schema, no version table, or no comment.
+_PREFIX_SCHEMA = "pg_catalog.to_regnamespace(pg_catalog.quote_ident(%(prefix)s::pg_catalog.text))::pg_catalog.oid"
+_VERSION_TABLE_OID = f"(SELECT c.oid FROM pg_catalog.pg_class AS c WHERE {version_table(_PREFIX_SCHEMA)})"
+MARKER_QUERY = f"SELECT d.description FROM pg_catalog.pg_description AS d\nWHERE {marker_of(_VERSION_TABLE_OID)}\n"
 
 
 @dataclass(frozen=True)
@@ -97,8 +122,9 @@ class PrefixState:
         """The installed version; raises :class:`MarkerError` if it is unreadable."""
         if not self.table_exists:
             return 0
-        table = f"{quote_ident(self.prefix)}.{VERSION_TABLE}"
-        if self.comment is None or not self.comment.isascii() or not self.comment.isdigit():
+        version = parse_marker(self.comment)
+        if version is None:
+            table = f"{quote_ident(self.prefix)}.{VERSION_TABLE}"
             found = "no comment" if self.comment is None else f"comment {self.comment!r}"
             raise MarkerError(
                 f"Cannot read the PhoenixKit version of prefix {self.prefix!r}: table {table} "
@@ -107,7 +133,7 @@ class PrefixState:
                 f"`manage.py phoenixkit_migrate --prefix {self.prefix} --mark N` "
                 f"(or COMMENT ON TABLE {table} IS 'N')."
             )
-        return int(self.comment)
+        return version
 
     def version_for_change(self) -> int:
         """The installed version, refusing markers written by a newer PhoenixKit."""
@@ -178,6 +204,23 @@ def read_state(db: Database, prefix: str) -> PrefixState:
     """
     ((schema_exists, table_exists, comment),) = db.fetchall(STATE_QUERY, {"prefix": prefix})
     return PrefixState(prefix, schema_exists, table_exists, comment)
+
+
+def parse_marker(comment: str | None) -> int | None:
+    """The version a marker records: a bare decimal, as Elixir PhoenixKit writes it; else None."""
+    if comment is None or not comment.isascii() or not comment.isdigit():
+        return None
+    return int(comment)
+
+
+def read_marker(db: Database, prefix: str) -> int | None:
+    """The version the marker of ``prefix`` records, in one query cheap to plan (``MARKER_QUERY``).
+
+    None when there is no readable marker (no schema, no version table, no
+    comment, not a number): :func:`read_state` tells which, and whether that is an error.
+    """
+    rows = db.fetchall(MARKER_QUERY, {"prefix": prefix})
+    return parse_marker(rows[0][0]) if rows else None
 
 
 def write_marker(prefix: str, version: int) -> str:

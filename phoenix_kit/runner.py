@@ -50,7 +50,7 @@ from .errors import (
     UnsafeDatabaseError,
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
-from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_state, relations_array, write_marker
+from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_marker, read_state, relations_array, write_marker
 from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
 from .online_work import OnlineWork
 from .plan import Step, get_step, latest_version
@@ -180,6 +180,11 @@ class Runner:
         self._callers_transaction = self.db.transaction_state() == "open"
         with self._connection_kept(None):
             if not verify:  # ensure_current: one cheap marker read, and a no-op ends here
+                marker = read_marker(self.db, self.prefix)
+                if marker is not None and marker <= latest_version() and next_step(marker) is None:
+                    return marker
+                # Anything else (not installed, behind, an unreadable or too new marker) is
+                # read in full and judged exactly as without the shortcut.
                 state = read_state(self.db, self.prefix)
                 if next_step(state.version_for_change()) is None:
                     return state.version

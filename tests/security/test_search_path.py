@@ -48,6 +48,7 @@ def test_nothing_planted_runs_on_any_path(planted: Planted) -> None:
         tally.run("up 7->16 (V08 backfills colliding usernames)", lambda: pk.up(prefix="live", using=conn, log=False))
         tally.run("the application writes tokens (V16's CHECK constraint)", lambda: write_tokens(admin, "live"))
         tally.run("migrated_version", lambda: pk.migrated_version("live", using=conn))
+        tally.run("ensure_current, nothing to do (the marker alone)", lambda: pk.ensure_current(using=conn, prefix="live"))
         tally.run("status.prefix_status", lambda: prefix_status("live", conn))
         tally.run("status.installed", lambda: installed(conn))
         tally.run("status.named", lambda: named(["live", "absent"], conn))
