@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long trials (run in CI, with --slow or PHOENIX_KIT_SLOW=1)")
+    config.addinivalue_line(
+        "markers", "pgbouncer: runs through a real PgBouncer (skipped without the binary, failed in CI: see tests/pgbouncer)"
+    )
 
 
 def slow_enabled(config: pytest.Config) -> bool:
