@@ -149,10 +149,12 @@ class PsycopgDatabase:
         # leave it open (holding locks, and lost with the connection): a read
         # outside the caller's transaction commits at once.
         outside = not self.connection.autocommit and self.transaction_state() == "none"
-        with self.connection.transaction() if outside else nullcontext():
-            with self.connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return list(cursor.fetchall()) if cursor.description else []
+        with self.connection.transaction() if outside else nullcontext(), self.connection.cursor() as cursor:
+            # Never prepared, whatever the connection's prepare_threshold: behind a
+            # transaction-pooling PgBouncer the next execution may reach a server
+            # session that lacks the statement, or has another client's of that name.
+            cursor.execute(sql, params, prepare=False)
+            return list(cursor.fetchall()) if cursor.description else []
 
     def execute_batch(self, statements: Sequence[str]) -> None:
         run_batch(self.connection, statements)
