@@ -9,8 +9,10 @@ an outer transaction (Django's ``migrate``) become savepoints of it.
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal, Mapping, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -90,8 +92,12 @@ class WaitBoundExceeded(Exception):
 
 # How often the watchdog of run_alone looks at the statement, in seconds.
 _WATCH_EVERY = 0.1
+# The statement is found by a tag it starts with, not by the client's backend
+# pid: behind PgBouncer (either pooling mode) that pid is PgBouncer's own, and
+# in transaction mode the server session running the statement is any of its pool.
 _WAITING_QUERY = (
-    "SELECT wait_event_type FROM pg_catalog.pg_stat_activity WHERE pid OPERATOR(pg_catalog.=) %s::pg_catalog.int4"
+    "SELECT wait_event_type FROM pg_catalog.pg_stat_activity"
+    " WHERE pg_catalog.starts_with(query, %s::pg_catalog.text) AND state OPERATOR(pg_catalog.=) 'active'::pg_catalog.text"
 )
 
 
@@ -100,44 +106,84 @@ def run_waits_bounded(connection: psycopg.Connection[Any], sql: str, bound: floa
 
     Its work is not bounded: a concurrent index build on a large table may take
     minutes. A watchdog thread samples, on a connection of its own, whether the
-    statement waits for a lock; a session it cannot see (behind a pooler) counts
-    as waiting, so the bound always holds. It cancels with a cancel request, not
-    a session ``lock_timeout``, which would outlive the statement on the session
-    (or, behind a transaction-pooling PgBouncer, land on another client's server).
+    statement waits for a lock; a statement it cannot see counts as waiting, so
+    the bound always holds. It cancels with a cancel request, not a session
+    ``lock_timeout``, which would outlive the statement on the session (or,
+    behind a transaction-pooling PgBouncer, land on another client's server).
     """
-    pid, stop, cancelled = connection.info.backend_pid, threading.Event(), threading.Event()
-    cancel = getattr(connection, "cancel_safe", connection.cancel)
+    tag = f"/* phoenix_kit {uuid.uuid4().hex} */ "
+    watchdog = _Watchdog(connection, tag, bound)
+    watchdog.start()
+    try:
+        connection.execute(tag + sql, prepare=False)
+    except psycopg.errors.QueryCanceled as exc:
+        if watchdog.cancelled:
+            raise WaitBoundExceeded() from exc
+        raise
+    finally:
+        watchdog.stop()
 
-    def watch() -> None:
+
+class _Watchdog(threading.Thread):
+    """Cancels the statement starting with ``tag`` on ``connection`` once it has waited ``bound`` seconds for locks."""
+
+    def __init__(self, connection: psycopg.Connection[Any], tag: str, bound: float) -> None:
+        super().__init__(name="phoenix_kit-watchdog", daemon=True)
+        self.connection, self.tag, self.bound = connection, tag, bound
+        self.cancelled = False
+        self._ended = threading.Event()
+        self._guard = threading.Lock()  # the end of the statement and a cancel exclude each other
+
+    def run(self) -> None:
         waited = 0.0
+        side = self._connect()
         try:
-            side = psycopg.connect(connection.info.dsn, password=connection.info.password, autocommit=True)
-        except psycopg.Error:
-            side = None
-        try:
-            while not stop.wait(_WATCH_EVERY):
-                row = side.execute(_WAITING_QUERY, [pid], prepare=False).fetchone() if side else None
-                if row is None or row[0] == "Lock":
+            while not self._ended.wait(_WATCH_EVERY):
+                side, working = self._working(side)
+                if not working:
                     waited += _WATCH_EVERY
-                if waited >= bound:
-                    cancelled.set()
-                    cancel()
+                if waited >= self.bound:
+                    self._cancel()
                     return
         finally:
             if side is not None:
                 side.close()
 
-    watchdog = threading.Thread(target=watch, daemon=True)
-    watchdog.start()
-    try:
-        connection.execute(sql, prepare=False)
-    except psycopg.errors.QueryCanceled as exc:
-        if cancelled.is_set():
-            raise WaitBoundExceeded() from exc
-        raise
-    finally:
-        stop.set()
-        watchdog.join()
+    def stop(self) -> None:
+        """The statement has ended: never cancel from now on (a cancel could hit the next statement).
+
+        Waits at most one sample for the watchdog to close its connection: a
+        sample may be stuck waiting for a server connection (a full PgBouncer
+        session pool), and the statement's caller must not wait for that.
+        """
+        with self._guard:
+            self._ended.set()
+        self.join(_WATCH_EVERY)
+
+    def _connect(self) -> psycopg.Connection[Any] | None:
+        info = self.connection.info
+        try:
+            return psycopg.connect(info.dsn, password=info.password, autocommit=True)
+        except psycopg.Error:
+            return None
+
+    def _working(self, side: psycopg.Connection[Any] | None) -> tuple[psycopg.Connection[Any] | None, bool]:
+        """(the side connection, still usable or None; whether the statement was seen working, not waiting)."""
+        if side is None:
+            return None, False
+        try:
+            row = side.execute(_WAITING_QUERY, [self.tag], prepare=False).fetchone()
+        except psycopg.Error:  # e.g. PgBouncer's query_wait_timeout: from now on it cannot see
+            side.close()
+            return None, False
+        return side, row is not None and row[0] != "Lock"
+
+    def _cancel(self) -> None:
+        with self._guard:
+            if self._ended.is_set():
+                return
+            self.cancelled = True
+            getattr(self.connection, "cancel_safe", self.connection.cancel)()
 
 
 class PsycopgDatabase:

@@ -400,7 +400,7 @@ def test_an_online_index_build_waits_for_an_old_snapshot_without_blocking_querie
     with connect(shared_conninfo) as observer:
         wait_until(
             lambda: observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%%' AND wait_event_type = 'Lock'"
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%CREATE INDEX CONCURRENTLY%%' AND wait_event_type = 'Lock'"
             ).fetchone() != (0,),
             "the index build to wait for the old snapshot",
         )
