@@ -448,10 +448,11 @@ class Runner:
             else:
                 where = f"prefix {self.prefix!r} is at version {committed}, as the last committed step left it"
             raise ConnectionLostError(
-                f"The server ended the session while phoenix_kit was migrating prefix {self.prefix!r} "
-                f"({_server_message(error)}); steps are atomic, so {where}. Reconnect and run again; if "
-                f"a timeout ended it (idle_in_transaction_session_timeout, statement_timeout), raise it for "
-                f"the migrating role."
+                f"The server, or a pooler in front of it, ended the session while phoenix_kit was migrating "
+                f"prefix {self.prefix!r} ({_server_message(error)}); steps are atomic, so {where}. Reconnect and "
+                f"run again; if a timeout ended it, raise it for the migrating role: the server's "
+                f"idle_in_transaction_session_timeout or statement_timeout, or PgBouncer's query_timeout, "
+                f"query_wait_timeout or idle_transaction_timeout."
             ) from exc
 
     def _lock_timeout_error(self, sqlstate: str | None, waited: float) -> LockTimeoutError:

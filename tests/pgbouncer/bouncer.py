@@ -74,48 +74,51 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _ini(bouncer: Bouncer, directory: Path, server: dict[str, str]) -> str:
+def _ini(bouncer: Bouncer, directory: Path, server: dict[str, str], settings: dict[str, object]) -> str:
     # ``*``: every database of the server, so the tests' throw-away databases need no entry.
     # The server's host may be a Unix socket directory (the embedded server listens on no port).
-    return f"""\
-[databases]
-* = host={server.get("host") or "127.0.0.1"} port={server.get("port") or "5432"}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {bouncer.port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {directory / "users.txt"}
-pool_mode = {bouncer.mode}
-server_round_robin = 1
-max_client_conn = 100
-default_pool_size = {bouncer.pool_size}
-min_pool_size = {bouncer.pool_size if bouncer.mode == "transaction" else 0}
-reserve_pool_size = 0
-logfile = {directory / "pgbouncer.log"}
-pidfile = {directory / "pgbouncer.pid"}
-"""
+    pgbouncer: dict[str, object] = {
+        "listen_addr": "127.0.0.1",
+        "listen_port": bouncer.port,
+        "unix_socket_dir": "",
+        "auth_type": "trust",
+        "auth_file": directory / "users.txt",
+        "pool_mode": bouncer.mode,
+        "server_round_robin": 1,
+        "max_client_conn": 100,
+        "default_pool_size": bouncer.pool_size,
+        "min_pool_size": bouncer.pool_size if bouncer.mode == "transaction" else 0,
+        "reserve_pool_size": 0,
+        "logfile": directory / "pgbouncer.log",
+        "pidfile": directory / "pgbouncer.pid",
+        **settings,
+    }
+    lines = [f"{name} = {value}" for name, value in pgbouncer.items()]
+    database = f"* = host={server.get('host') or '127.0.0.1'} port={server.get('port') or '5432'}"
+    return "\n".join(["[databases]", database, "", "[pgbouncer]", *lines, ""])
 
 
 @contextmanager
-def running(mode: Mode, server_conninfo: str) -> Iterator[Bouncer]:
-    """A PgBouncer in ``mode`` in front of the server of ``server_conninfo``, answering; stopped at the end."""
+def running(mode: Mode, server_conninfo: str, *, pool_size: int | None = None, **settings: object) -> Iterator[Bouncer]:
+    """A PgBouncer in ``mode`` in front of the server of ``server_conninfo``, answering; stopped at the end.
+
+    ``settings``: more of its ``[pgbouncer]`` settings (``query_timeout=1``).
+    """
     server = {key: str(value) for key, value in conninfo_to_dict(server_conninfo).items()}
     directory = Path(tempfile.mkdtemp(prefix=f"phoenix_kit_pgbouncer_{mode}_"))
     try:
-        bouncer = Bouncer(mode, _free_port(), POOL_SIZES[mode])
+        bouncer = Bouncer(mode, _free_port(), pool_size or POOL_SIZES[mode])
         user = server.get("user") or pwd.getpwuid(os.getuid()).pw_name
         # trust: pgbouncer checks no client password, but still wants the user listed; it
         # logs in to the server with the password given here (if the server asks for one).
         (directory / "users.txt").write_text(f'"{user}" "{server.get("password", "")}"\n')
-        (directory / "pgbouncer.ini").write_text(_ini(bouncer, directory, server))
+        (directory / "pgbouncer.ini").write_text(_ini(bouncer, directory, server, settings))
         command = [binary(), str(directory / "pgbouncer.ini")]
         if os.geteuid() == 0:  # pgbouncer refuses to run as root
-            user = _unprivileged(server.get("host", ""))
+            runs_as = _unprivileged(server.get("host", ""))
             for path in [directory, *directory.iterdir()]:
-                os.chown(path, user.pw_uid, user.pw_gid)
-            command += ["-u", user.pw_name]
+                os.chown(path, runs_as.pw_uid, runs_as.pw_gid)
+            command += ["-u", runs_as.pw_name]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_until_it_answers(process, bouncer.conninfo(server_conninfo), directory)
