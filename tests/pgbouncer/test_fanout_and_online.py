@@ -154,7 +154,8 @@ def test_four_online_migrators_on_four_prefixes(
     """Default psycopg connections; their index builds, batches and watchdogs share 2 server connections."""
     with connect(shared_conninfo) as conn:
         prefixes = [at(conn, 7, colliding_emails(300, f"o{i}")) for i in range(MIGRATORS)]
-    barrier, results = threading.Barrier(MIGRATORS, timeout=60), []
+    barrier = threading.Barrier(MIGRATORS, timeout=60)
+    results: list[int | str] = []  # what each up() returned, or its error
 
     def migrate(connection: psycopg.Connection[Any], prefix: str) -> None:
         barrier.wait()
