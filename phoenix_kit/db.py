@@ -130,6 +130,8 @@ class _Watchdog(threading.Thread):
     def __init__(self, connection: psycopg.Connection[Any], tag: str, bound: float) -> None:
         super().__init__(name="phoenix_kit-watchdog", daemon=True)
         self.connection, self.tag, self.bound = connection, tag, bound
+        # Read here, before the statement runs: libpq connections are not for two threads at once.
+        self._dsn, self._password = connection.info.dsn, connection.info.password
         self.cancelled = False
         self._ended = threading.Event()
         self._guard = threading.Lock()  # the end of the statement and a cancel exclude each other
@@ -161,9 +163,8 @@ class _Watchdog(threading.Thread):
         self.join(_WATCH_EVERY)
 
     def _connect(self) -> psycopg.Connection[Any] | None:
-        info = self.connection.info
         try:
-            return psycopg.connect(info.dsn, password=info.password, autocommit=True)
+            return psycopg.connect(self._dsn, password=self._password, autocommit=True)
         except psycopg.Error:
             return None
 
