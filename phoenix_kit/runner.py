@@ -52,6 +52,7 @@ from .errors import (
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
 from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_marker, read_state, relations_array, write_marker
 from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
+from .online_claim import OnlineClaim
 from .online_work import OnlineWork
 from .plan import Step, get_step, latest_version
 from .script import PIN_SEARCH_PATH, lock_tables, step_statements, table_locks
@@ -350,43 +351,89 @@ class Runner:
     def _run_online(
         self, form: OnlineForm, size: int, seen: int, create_schema: bool, session: _Session
     ) -> tuple[int, bool]:
-        """The step as its online form: ``first`` (unless started), the work, then ``last`` with the marker."""
+        """The step as its online form: ``first`` (unless started), the work, then ``last`` with the marker.
+
+        A form another live migrator is running is waited for, not joined
+        (``online_claim``); the main loop then goes on from where it left the prefix.
+        """
         step = form.step
         only = lambda current: step if current == step.source else None  # noqa: E731
         self._say(f"  {step.describe()} online ({form.table}: {size / 2**20:.1f} MiB):\n")
-        started = time.monotonic()
-        current, _ = self._run_one(_Course(1, only, create_schema, session, Body(self._first(form), False)), seen)
-        if current != step.source:  # another migrator moved the prefix: the main loop decides again
-            return current, False
-        outside = OnlineWork(self.db, self.prefix, self.lock_timeout, self.ddl_lock_timeout, self._say)
-        for work in form.work:
-            outside.run(form, work)
-        locks = lock_tables(step, self.prefix)
-        final = Body(lambda _: [*locks, *form.last, write_marker(self.prefix, step.target)], True, started)
-        return self._run_one(_Course(1, only, create_schema, session, final), current)
+        started, claim = time.monotonic(), OnlineClaim(self.db, self.prefix)
+        running: list[int | None] = []
+        with claim.kept():
+            first = Body(self._first(form, claim, running), False)
+            current, _ = self._run_one(_Course(1, only, create_schema, session, first), seen)
+            if current != step.source:  # another migrator moved the prefix: the main loop decides again
+                return current, False
+            if (holder := running[-1]) is not None:  # a live migrator is running it
+                return self._wait_for(holder, claim, form), False
+            outside = OnlineWork(self.db, self.prefix, self.lock_timeout, self.ddl_lock_timeout, self._say)
+            for work in form.work:
+                outside.run(form, work)
+            locks = lock_tables(step, self.prefix)
+            final = Body(lambda _: [*locks, *form.last, write_marker(self.prefix, step.target)], True, started)
+            current, _ = self._run_one(_Course(1, only, create_schema, session, final), current)
+        return current, False  # where this step ended; the main loop goes on from there
 
-    def _first(self, form: OnlineForm) -> Callable[[Step], "list[str] | None"]:
+    def _first(self, form: OnlineForm, claim: OnlineClaim, running: list[int | None]) -> Callable[[Step], "list[str] | None"]:
+        """The form's first transaction: start it, or resume it if no live migrator is at it, and claim it.
+
+        ``running`` ends with None when this run claimed the form, else with the pid of the one running it.
+        """
+
         def statements(step: Step) -> list[str] | None:
-            if self._started(form):
+            started = self._started(form)
+            holder = claim.other() if started else None
+            running.append(holder)  # per attempt: the last one counts
+            if holder is not None:
                 return None
-            return [*lock_tables(step, self.prefix), *form.first]
+            claim.take()  # in this locked transaction: the next migrator to look sees it
+            return None if started else [*lock_tables(step, self.prefix), *form.first]
 
         return statements
+
+    def _wait_for(self, holder: int, claim: OnlineClaim, form: OnlineForm) -> int:
+        """Wait (bounded) while a live session runs the prefix's online form; the marker it leaves."""
+        self._say(f"  {form.step.describe()}: backend pid {holder} is running its online form; waiting for it\n")
+        deadline, pause = time.monotonic() + self.lock_timeout, 0.05
+        while (other := claim.other()) is not None:
+            if time.monotonic() + pause > deadline:
+                raise LockTimeoutError(
+                    f"Timed out after {self.lock_timeout:g}s waiting for another migrator (backend pid {other}) to "
+                    f"finish {form.step.version.label}'s online form on prefix {self.prefix!r}. Wait for it, or "
+                    f"inspect it with SELECT * FROM pg_stat_activity WHERE pid = {other}. "
+                    f"Raise PHOENIX_KIT_LOCK_TIMEOUT to wait longer.",
+                    other,
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        return read_state(self.db, self.prefix).version_for_change()
 
     def _started(self, form: OnlineForm) -> bool:
         ((started,),) = self.db.fetchall(form.started)
         return bool(started)
 
     def _undo(self, form: OnlineForm, session: _Session) -> int:
-        """Undo an online form a crash interrupted, in one locked transaction; returns the marker."""
-        step = form.step
-        self._say(f"  Undoing the interrupted online {step.version.label} on prefix {self.prefix!r}\n")
+        """Undo an online form a crash interrupted, in one locked transaction; returns the marker.
 
-        def statements(_: Step) -> list[str] | None:
-            return [*lock_tables(step, self.prefix), *form.undo] if self._started(form) else None
+        A form a live migrator is running is not interrupted: it is waited for instead.
+        """
+        step, claim = form.step, OnlineClaim(self.db, self.prefix)
+        running: list[int | None] = [claim.other()]  # looked at again under the lock
+        if running[-1] is None:
+            self._say(f"  Undoing the interrupted online {step.version.label} on prefix {self.prefix!r}\n")
 
-        only = lambda current: step if current == step.source else None  # noqa: E731
-        current, _ = self._run_one(_Course(1, only, False, session, Body(statements, False)), step.source)
+            def statements(_: Step) -> list[str] | None:
+                if not self._started(form):
+                    return None
+                running.append(holder := claim.other())  # per attempt: the last one counts
+                return None if holder is not None else [*lock_tables(step, self.prefix), *form.undo]
+
+            only = lambda current: step if current == step.source else None  # noqa: E731
+            current, _ = self._run_one(_Course(1, only, False, session, Body(statements, False)), step.source)
+        if (holder := running[-1]) is not None:
+            return self._wait_for(holder, claim, form)
         return current
 
     @contextmanager

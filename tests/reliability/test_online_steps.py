@@ -26,7 +26,7 @@ from phoenix_kit.versions import v08_online
 from tests.helpers import psql
 from tests.reliability.children import spawn
 from tests.reliability.common import SEED, connect, drop_schema, unique_name, wait_until
-from tests.reliability.references import References, assert_consistent
+from tests.reliability.references import LATEST, References, assert_consistent
 from tests.test_data_steps import VECTORS, reference_usernames
 
 # Local parts that collide in every way the rule knows: equal bases, a base
@@ -285,6 +285,38 @@ def test_concurrent_writers_during_the_online_v08_all_end_with_correct_usernames
     assert not errors, errors
     assert_consistent(conn, prefix, references)
     assert_usernames_exact(conn, prefix)
+    drop_schema(conn, prefix)
+
+
+@pytest.mark.parametrize("trial", range(2))
+def test_four_migrators_on_one_prefix_take_turns_through_the_online_forms(
+    conn: psycopg.Connection[Any], shared_conninfo: str, references: References, always: None, trial: int
+) -> None:
+    """The online forms span many transactions: a second migrator waits for the one running it, never joins in.
+
+    Found by the PgBouncer work (issue 11): before, the others failed with deadlocks,
+    "tuple concurrently updated" or a missing helper function, and one returned 9.
+    """
+    prefix = at(conn, 7, colliding_emails(8000, f"m{trial}"))
+    barrier, outcomes = threading.Barrier(4), []
+
+    def migrate() -> None:
+        with connect(shared_conninfo) as own:
+            barrier.wait()
+            try:
+                outcomes.append(pk.up(prefix=prefix, using=own, log=False))
+            except Exception as exc:  # reported below, with the others
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [LATEST] * 4
+    assert_consistent(conn, prefix, references)
+    assert_usernames_exact(conn, prefix)
+    assert_indexes_valid(conn, prefix)
     drop_schema(conn, prefix)
 
 
