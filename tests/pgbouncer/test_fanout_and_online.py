@@ -142,7 +142,7 @@ def test_the_fan_out_takes_the_online_forms(
     django_db_blocker: DjangoDbBlocker,
     kind: str,
 ) -> None:
-    """One fan-out (one migrator per prefix: see docs/production.md on concurrent online forms)."""
+    """One fan-out taking the online forms of four prefixes through transaction pooling."""
     with connect(shared_conninfo) as conn:
         prefixes = [at(conn, 7, colliding_emails(300, f"f{i}")) for i in range(MIGRATORS)]
 
