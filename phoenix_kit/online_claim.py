@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .db import Database
 from .lock import lock_key
@@ -51,8 +51,11 @@ class OnlineClaim:
         self._set(previous)
         try:
             yield
-        finally:
-            self._set(previous)
+        except BaseException:
+            with suppress(Exception):  # the session may be gone: the error that ended the form is the one to raise
+                self._set(previous)
+            raise
+        self._set(previous)
 
     def take(self) -> None:
         """Claim the form (call it under the prefix's lock, in the transaction that starts or resumes it)."""

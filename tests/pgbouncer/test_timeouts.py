@@ -22,7 +22,11 @@ from tests.reliability.test_online_steps import (
 
 pytestmark = pytest.mark.pgbouncer
 
-_BUILDS = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%INDEX CONCURRENTLY%%' AND pid <> pg_backend_pid()"
+# Index builds under way in this test's own database (xdist workers build in theirs at the same time).
+_BUILDS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%INDEX CONCURRENTLY%%' AND pid <> pg_backend_pid() "
+    "AND datname = current_database()"
+)
 
 
 def test_a_migrator_waiting_longer_than_query_wait_timeout_for_a_server(shared_conninfo: str) -> None:
