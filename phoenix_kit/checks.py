@@ -1,20 +1,23 @@
-"""System checks: phoenix_kit's settings, and django_migrations against the marker.
+"""System checks: phoenix_kit's settings and databases, django_migrations against the marker, installs behind.
 
-The database check only runs when Django passes ``databases`` (``check
---database alias``, ``migrate``), per Django's convention for checks that
-query a database.
+The checks that query a database only run when Django passes ``databases``
+(``check --database alias``, ``migrate``), per Django's convention.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router
 
 from . import conf, records
-from .prefix import PREFIX_RULE, validate_prefix
-from .status import prefix_status
+from .managed import managed_installs
+from .plan import latest_version
+from .prefix import PREFIX_RULE, prefix_problem, validate_prefix
+from .status import named, prefix_status
 from .tenants import SHARED_INSTALL_FIX, shared_install_problem, tenant_apps
 
 
@@ -85,3 +88,67 @@ def check_migrations_recorded(
             messages.append(Warning(f"{problem} ({where}).", hint=hint, id="phoenix_kit.W001"))
     return messages
 
+
+
+ROUTER_DOC = "docs/usage.md, \"Databases and routers\""
+
+
+def check_databases(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Some database phoenix_kit migrates is PostgreSQL; the others are named, as its migrations skip them."""
+    placed = tenant_apps()
+    if placed is not None and placed.tenant:
+        return []  # the tenant frameworks' routers place it per schema, on their PostgreSQL backends
+    aliases = [alias for alias in connections if router.allow_migrate(alias, records.APP)]
+    others = [alias for alias in aliases if connections[alias].vendor != "postgresql"]
+    if len(others) == len(aliases):
+        where = ", ".join(f"{alias!r} is {connections[alias].vendor}" for alias in others) or "the routers allow none"
+        return [
+            Error(
+                f"No database phoenix_kit migrates is PostgreSQL ({where}), so its migrations would do nothing.",
+                hint=f"Point a DATABASES alias at PostgreSQL and let phoenix_kit migrate there ({ROUTER_DOC}).",
+                id="phoenix_kit.E007",
+            )
+        ]
+    return [
+        Warning(
+            f"Database {alias!r} is {connections[alias].vendor}: PhoenixKit operations (phoenix_kit's migrations, "
+            f"MigratePhoenixKit) do nothing there.",
+            hint=f"A database router that keeps phoenix_kit off it silences this ({ROUTER_DOC}).",
+            id="phoenix_kit.W003",
+        )
+        for alias in others
+    ]
+
+
+def check_installs_current(
+    app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every install a migration manages (and the configured prefix) is at the latest version, or says how to get there."""
+    latest = latest_version()
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        # prefix -> (the version the migrations reach, the app whose migrations manage it)
+        reach: dict[str, tuple[int, str]] = {}
+        configured = conf.prefix()
+        if records.applies(alias) and isinstance(configured, str) and prefix_problem(configured) is None:
+            reach[configured] = (latest, records.APP)  # TENANT_SCHEMA: migrate_schemas checks each tenant
+        for managed in managed_installs():
+            if managed.prefix is not None and records.applies(alias, managed.app_label):
+                reach[managed.prefix] = (managed.version, managed.app_label)
+        for status in named(sorted(reach), using=alias) if reach else ():
+            if status.version is None or not 0 < status.version < latest:
+                continue  # not installed, or W002 says what is wrong with it
+            version, app = reach[status.prefix]
+            if version < latest:
+                hint = f"Run `manage.py phoenixkit_makemigration {app} --prefix {status.prefix}`, then `manage.py migrate`."
+            else:
+                hint = f"Run `manage.py migrate --database {alias}`: the migrations of {app} bring it to version {latest}."
+            messages.append(
+                Warning(
+                    f"PhoenixKit prefix {status.prefix!r} of database {alias!r} is at version {status.version}, "
+                    f"behind this release's {latest}.",
+                    hint=hint,
+                    id="phoenix_kit.W004",
+                )
+            )
+    return messages

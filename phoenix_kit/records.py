@@ -30,9 +30,9 @@ def migration_names() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules(migrations.__path__) if re.match(r"\d{4}_", info.name))
 
 
-def applies(alias: str) -> bool:
-    """Whether phoenix_kit belongs in this database: PostgreSQL and allowed by the routers."""
-    return connections[alias].vendor == "postgresql" and router.allow_migrate(alias, APP)
+def applies(alias: str, app_label: str = APP) -> bool:
+    """Whether PhoenixKit operations in ``app_label``'s migrations run on this database: PostgreSQL, and routed there."""
+    return connections[alias].vendor == "postgresql" and bool(router.allow_migrate(alias, app_label))
 
 
 def recorded(alias: str) -> set[str]:

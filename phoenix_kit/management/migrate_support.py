@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, cast
 
-from django.core.management.base import CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter, OutputWrapper
 from django.core.management.color import Style
 
 from ..fanout import Move, PrefixResult
 from ..plan import latest_version
+from ..prefix import PREFIX_RULE, prefix_problem
 
 Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
 TargetKind = Literal["up", "down", "to"]
@@ -34,12 +35,32 @@ _FLAGS = {
 _FAN_OUT_MODES = ("move", "status")
 
 
+class _HelpFormatter(DjangoHelpFormatter):
+    show_last = DjangoHelpFormatter.show_last - {"--version"}  # ours is a target, listed with the others
+
+
+class VersionTargetCommand(BaseCommand):
+    """A command whose ``--version N`` is a PhoenixKit version, replacing BaseCommand's (Django's version)."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+
 def _flag(dest: str) -> str:
     return _FLAGS.get(dest, f"--{dest}")
 
 
 def _conflict(a: str, b: str, why: str) -> CommandError:
     return CommandError(f"{_flag(a)} cannot be combined with {_flag(b)}: {why}.")
+
+
+def checked_prefix(value: object, source: str) -> str:
+    """``value`` if it is a valid prefix, else a CommandError naming ``source`` and the reason."""
+    problem = prefix_problem(value)
+    if problem is not None:
+        raise CommandError(f"Invalid {source} {value!r}: {problem}; {PREFIX_RULE}.")
+    return cast(str, value)
 
 
 def parse_version(value: object, flag: str, lowest: int) -> int:

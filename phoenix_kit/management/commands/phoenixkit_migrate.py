@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import CommandError, CommandParser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils.connection import ConnectionDoesNotExist
@@ -23,23 +23,14 @@ from ...errors import PhoenixKitError, StepFailedError
 from ...losses import Losses, assess, kept_schema, losing_ups, step_drops
 from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
-from ...prefix import PREFIX_RULE, prefix_problem
+from ...prefix import prefix_problem
 from ...status import Status, installed, named, prefix_status
 from ...fanout import PrefixResult, migrate_prefixes, read_installs
-from ..migrate_support import Request, StepWriter, parse_request, report_results
+from ..migrate_support import Request, StepWriter, VersionTargetCommand, checked_prefix, parse_request, report_results
 
 
-class _HelpFormatter(DjangoHelpFormatter):
-    show_last = DjangoHelpFormatter.show_last - {"--version"}  # ours is a target, listed with the others
-
-
-class Command(BaseCommand):
+class Command(VersionTargetCommand):
     help = "Move a PhoenixKit install (a prefix) to a version, by default the latest, or report or export the move."
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        # Our --version N (the target) replaces BaseCommand's --version (Django's version).
-        kwargs.setdefault("formatter_class", _HelpFormatter)
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         add = parser.add_argument
@@ -141,10 +132,7 @@ class Command(BaseCommand):
             except (ValueError, ImproperlyConfigured) as exc:
                 raise CommandError(f"{exc} With --prefix, --prefixes or --all-prefixes no tenant is needed.") from None
         value, source = (conf.prefix(), "settings.PHOENIX_KIT_PREFIX") if given is None else (given, "--prefix")
-        problem = prefix_problem(value)
-        if problem is not None:
-            raise CommandError(f"Invalid {source} {value!r}: {problem}; {PREFIX_RULE}.")
-        return cast(str, value)
+        return checked_prefix(value, source)
 
     def _prefix_list(self, given: str) -> tuple[list[str], list[PrefixResult]]:
         """The valid names of a --prefixes list, and a failed result for each invalid one."""
