@@ -48,6 +48,8 @@ class Command(VersionTargetCommand):
         target = latest_version() if options["version"] is None else parse_version(options["version"], "--version", 1)
         reached = self._reached(app_label, prefix)
         since = 0 if reached is None else reached.version
+        if options["no_create_schema"] and since:
+            raise CommandError(f"--no-create-schema applies to installs: {app_label} already installs prefix {prefix!r}.")
         if reached is not None and target <= since:
             if target == since:
                 self.stdout.write(
@@ -58,8 +60,6 @@ class Command(VersionTargetCommand):
                 f"--version {target} is below version {since}, which {app_label}.{reached.migration} brings prefix "
                 f"{prefix!r} to: to move it down, unapply migrations (`manage.py migrate {app_label} NAME`)."
             )
-        if options["no_create_schema"] and since:
-            raise CommandError(f"--no-create-schema applies to installs: {app_label} already installs prefix {prefix!r}.")
         no_schema: dict[str, Any] = {"create_schema": False} if options["no_create_schema"] else {}
         operation = MigratePhoenixKit(version=target, prefix=prefix, **no_schema, from_version=since)
         migration = self._migration(app_label, options["name"] or name_fragment(prefix, since, target), operation)
@@ -72,7 +72,7 @@ class Command(VersionTargetCommand):
         if options["verbosity"] >= 1:
             self.stdout.write(f"Migrations for {app_label!r}:", self.style.MIGRATE_HEADING)
             self.stdout.write(f"  {path.relative_to(Path(package.__path__[0]).parents[1])}")
-            self.stdout.write(f"    - {operation.describe()}")
+            self.stdout.write(f"    {operation.formatted_description()}")
 
     def _migrations_package(self, app_label: str) -> Any:
         try:
@@ -96,7 +96,7 @@ class Command(VersionTargetCommand):
         configured = None if conf.per_tenant() else conf.prefix()
         if given is None or given == configured:
             raise CommandError(
-                f"Give --prefix, another than PHOENIX_KIT_PREFIX ({configured!r}): phoenix_kit's own migrations "
+                f"Give --prefix, a prefix other than PHOENIX_KIT_PREFIX ({configured!r}): phoenix_kit's own migrations "
                 f"install that one (`manage.py migrate phoenix_kit`)."
                 if configured is not None
                 else "Give --prefix: with PHOENIX_KIT_PREFIX = TENANT_SCHEMA phoenix_kit's own migrations install each tenant's."
