@@ -1,35 +1,34 @@
-"""A Django test runner that keeps PhoenixKit current in the test databases.
+"""A Django test runner that keeps PhoenixKit current and pristine in the test databases.
 
 ``TEST_RUNNER = "phoenix_kit.test_runner.PhoenixKitDiscoverRunner"`` for
 projects that use ``manage.py test``: after Django has created (or, with
 ``--keepdb``, reused) the test databases it brings each PostgreSQL one to the
-latest version in ``PHOENIX_KIT_PREFIX``, so a stale kept database or one set
-up without migrations still has every table.
+latest version in ``PHOENIX_KIT_PREFIX`` and puts every install back as a fresh
+install leaves it, in each ``--parallel`` clone too (clones are made before this
+hook runs, and kept ones hold whatever an earlier run left). After each test,
+``phoenix_kit.testcases.ResetPhoenixKitMixin`` does the same.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import connections
 from django.test.runner import DiscoverRunner
 
-from . import migration, records
-
-
-def ensure_current_test_databases(aliases: set[str]) -> None:
-    """Bring each PostgreSQL alias's test database to the latest version.
-
-    Aliases the routers keep phoenix_kit out of are left alone; so, with a tenant
-    framework, is the public schema unless phoenix_kit is a shared app (tenants'
-    installs come with the tenants a test creates, through ``migrate_schemas``).
-    """
-    for alias in sorted(aliases):
-        if records.applies(alias):
-            migration.ensure_current(using=alias)
+from . import records
+from .test_databases import close, prepare_test_databases, reset_database
 
 
 class PhoenixKitDiscoverRunner(DiscoverRunner):
     def setup_databases(self, **kwargs: Any) -> Any:
         config = super().setup_databases(**kwargs)
-        ensure_current_test_databases(set(kwargs.get("aliases") or ["default"]))
+        aliases = set(kwargs.get("aliases") or ["default"])
+        prepare_test_databases(aliases)
+        for alias in sorted(aliases):
+            if self.parallel > 1 and records.applies(alias):
+                creation = connections[alias].creation
+                for index in range(1, self.parallel + 1):
+                    reset_database(creation.get_test_db_clone_settings(str(index)), alias)
+        close()  # before the workers fork, and so that the databases can be dropped at the end
         return config

@@ -15,9 +15,12 @@ with ``phoenix_kit`` installed. Then:
   :class:`PrefixMigrator` whose ``migrate(n)`` moves that prefix up or down, for
   upgrade tests of your own data.
 
-Django never flushes phoenix_kit's tables (it only truncates tables of its
-models), so the seeded roles and settings are still there in tests that use
-``transactional_db`` / ``TransactionTestCase``.
+- every install in those databases is pristine at the start (as a fresh
+  install of its version leaves it, whatever an earlier ``--reuse-db`` run left),
+  and again after each transactional test (``transaction=True``,
+  ``transactional_db``, ``live_server``, a ``TransactionTestCase``), once Django
+  has flushed its own tables: Django's flush only empties its models' tables.
+  ``PHOENIX_KIT_TEST_RESET = False`` turns that off.
 """
 
 from __future__ import annotations
@@ -43,28 +46,73 @@ def _active(config: pytest.Config) -> bool:
 
 def _aliases_in_use(session: pytest.Session) -> set[str]:
     """The database aliases pytest-django sets up for this session's tests."""
-    try:
-        from pytest_django.fixtures import _get_databases_for_setup
-    except ImportError:  # a pytest-django without it: every configured database
-        from django.db import connections
+    from pytest_django.fixtures import _get_databases_for_setup
 
-        return set(connections)
     aliases, _ = _get_databases_for_setup(session.items)
     return set(aliases)
 
 
+_BLOCKER = pytest.StashKey[Any]()
+
+
 @pytest.fixture(autouse=True, scope="session")
-def _phoenix_kit_current_test_databases(request: pytest.FixtureRequest) -> None:
+def _phoenix_kit_current_test_databases(request: pytest.FixtureRequest) -> Iterator[None]:
     if not _active(request.config):
+        yield
         return
     aliases = _aliases_in_use(request.session)
     if not aliases:
+        yield
         return
-    from .test_runner import ensure_current_test_databases
+    from .test_databases import close, prepare_test_databases
 
     request.getfixturevalue("django_db_setup")
-    with request.getfixturevalue("django_db_blocker").unblock():
-        ensure_current_test_databases(aliases)
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        prepare_test_databases(aliases)
+    request.config.stash[_BLOCKER] = blocker
+    yield
+    del request.config.stash[_BLOCKER]
+    close()  # before pytest-django drops the test databases
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the test's fixtures are torn down (Django's flush among them): reset what a transactional test wrote."""
+    yield
+    blocker = item.config.stash.get(_BLOCKER, None)
+    if blocker is None:
+        return
+    aliases = _transactional_databases(item)
+    if aliases:
+        from .test_databases import reset_test_databases
+
+        with blocker.unblock():
+            reset_test_databases(aliases)
+
+
+def _transactional_databases(item: pytest.Item) -> set[str]:
+    """The databases ``item`` used, if it committed to them (a transactional test); else none."""
+    from django.test import TestCase, TransactionTestCase
+    from pytest_django.fixtures import _get_databases_for_test, validate_django_db
+
+    from .testcases import ResetPhoenixKitMixin
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        # A TestCase is rolled back; the mixin resets after Django's own flush.
+        transactional = not issubclass(cls, (TestCase, ResetPhoenixKitMixin))
+    else:
+        marker = item.get_closest_marker("django_db")
+        transaction, reset_sequences = validate_django_db(marker)[:2] if marker else (False, False)
+        names = getattr(item, "fixturenames", ())
+        transactional = transaction or reset_sequences or any(
+            name in names for name in ("transactional_db", "live_server", "django_db_reset_sequences")
+        )
+    if not transactional:
+        return set()
+    databases, _ = _get_databases_for_test(item)
+    return set(databases)
 
 
 @dataclass

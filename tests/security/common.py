@@ -46,6 +46,7 @@ FUNCTIONS = (
     "quote_ident", "quote_literal", "length", "left", "right", "split_part", "replace", "translate",
     "regexp_replace", "lower", "upper", "obj_description", "now", "chr", "getdatabaseencoding",
     "current_setting", "set_config", "pg_advisory_xact_lock", "to_regnamespace", "to_regclass", "nextval",
+    "md5", "to_jsonb", "jsonb_agg", "jsonb_populate_recordset", "setval",  # the test-database reset (pristine)
 )  # fmt: skip
 # Types that phoenix_kit names in its DDL and PL/pgSQL without a keyword of the grammar (so looked up on the path).
 DOMAINS = ("text", "name", "jsonb", "bytea", "uuid")

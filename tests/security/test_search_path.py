@@ -27,6 +27,7 @@ import pytest
 
 import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
+from phoenix_kit.pristine import Pristine
 from phoenix_kit.status import installed, named, prefix_status
 from tests.security.common import Planted, Tally, seed_users, write_tokens
 
@@ -63,6 +64,25 @@ def test_nothing_planted_runs_on_any_path(planted: Planted) -> None:
     tally.run("the application writes tokens (scripted install)", lambda: write_tokens(admin, "scripted"))
     tally.run("script 16->0", lambda: planted.script(pk.sql(16, 0, prefix="scripted")))
 
+    if tally.found:
+        pytest.fail(tally.report())
+    assert not planted.evil.is_superuser(), "the attacker became superuser"
+
+
+def test_the_test_database_reset_runs_nothing_planted(planted: Planted) -> None:
+    """phoenix_kit.pristine (the reset after transactional tests) learns, checks and puts back without running a plant."""
+    admin, tally = planted.admin, Tally(planted.evil)
+    with planted.migrator() as conn:
+        pk.up(prefix="live", using=conn, log=False)
+        reset = Pristine(conn)
+        tally.run("reset: learning a fresh install, and its first check", reset.reset)
+        seed_users(admin, "live")
+        write_tokens(admin, "live")
+        admin.execute('UPDATE live.phoenix_kit_user_roles SET name = \'Boss\' WHERE id = 1')
+        tally.run("reset after users, tokens and a seeded role were written", reset.reset)
+        tally.run("reset with nothing to do", reset.reset)
+    assert admin.execute("SELECT count(*) FROM live.phoenix_kit_users").fetchone() == (0,)
+    assert admin.execute("SELECT name FROM live.phoenix_kit_user_roles WHERE id = 1").fetchone() == ("Owner",)
     if tally.found:
         pytest.fail(tally.report())
     assert not planted.evil.is_superuser(), "the attacker became superuser"

@@ -1,0 +1,88 @@
+"""PhoenixKit in Django's test databases: current at the start, pristine at the start and after transactional tests.
+
+Shared by the pytest plugin (``phoenix_kit.testing``), the test runner and the
+test case mixin. Each alias gets a connection of its own for the resets, kept
+between tests: Django closes its connections after every transactional test,
+and the reset's query stays prepared on this one. :func:`close` ends them
+before the test databases are dropped (a database with a session cannot be).
+``PHOENIX_KIT_TEST_RESET = False`` turns every reset off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+
+from . import migration, records
+from .pristine import Pristine
+
+# (process, alias, database name) -> its reset; the process, so that a forked
+# worker (Django's --parallel) never uses its parent's socket.
+_resets: dict[tuple[int, str, str], Pristine] = {}
+
+
+def enabled() -> bool:
+    """The setting ``PHOENIX_KIT_TEST_RESET`` (default True)."""
+    value = getattr(settings, "PHOENIX_KIT_TEST_RESET", True)
+    if not isinstance(value, bool):
+        raise ValueError(f"PHOENIX_KIT_TEST_RESET must be True or False, got {value!r}")
+    return value
+
+
+def prepare_test_databases(aliases: Iterable[str]) -> None:
+    """At the start of a run: every test database current (``PHOENIX_KIT_PREFIX``) and every install pristine.
+
+    Aliases the routers keep phoenix_kit out of are left alone; so, with a tenant
+    framework, is the public schema unless phoenix_kit is a shared app (tenants'
+    installs come with the tenants a test creates, through ``migrate_schemas``).
+    """
+    for alias in sorted(aliases):
+        if records.applies(alias):
+            migration.ensure_current(using=alias)
+    reset_test_databases(aliases)
+
+
+def reset_test_databases(aliases: Iterable[str]) -> None:
+    """Put every install of these aliases' databases back as a fresh install leaves it."""
+    if not enabled():
+        return
+    for alias in sorted(aliases):
+        if records.applies(alias):
+            _reset_for(connections[alias].settings_dict, alias).reset()
+
+
+def reset_database(settings_dict: dict[str, Any], alias: str) -> None:
+    """The same for a database Django has no alias for (a ``--parallel`` clone), on a connection closed after."""
+    if not enabled():
+        return
+    with _connect(settings_dict, alias) as connection:
+        migration.ensure_current(using=connection)
+        Pristine(connection).reset()
+
+
+def close() -> None:
+    """End this process's reset connections."""
+    for key in [key for key in _resets if key[0] == os.getpid()]:
+        _resets.pop(key).connection.close()
+
+
+def _reset_for(settings_dict: dict[str, Any], alias: str) -> Pristine:
+    key = (os.getpid(), alias, str(settings_dict["NAME"]))
+    found = _resets.get(key)
+    if found is None or found.connection.closed:
+        found = _resets[key] = Pristine(_connect(settings_dict, alias))
+    return found
+
+
+def _connect(settings_dict: dict[str, Any], alias: str) -> psycopg.Connection[Any]:
+    """A plain autocommit psycopg connection to the database ``settings_dict`` names, as Django would connect."""
+    wrapper = connections[alias].__class__(settings_dict, alias)
+    params = wrapper.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return psycopg.connect(**params, autocommit=True)
