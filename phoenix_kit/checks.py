@@ -38,6 +38,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         (conf.lock_timeout, "PHOENIX_KIT_LOCK_TIMEOUT to the seconds a step may wait for its locks, e.g. 60", "E002"),
         (conf.ddl_lock_timeout, "PHOENIX_KIT_DDL_LOCK_TIMEOUT to the seconds one lock attempt may wait, e.g. 0.1", "E003"),
         (conf.online, 'PHOENIX_KIT_ONLINE to "auto" (the default), "always" or "never"', "E004"),
+        (conf.test_reset, "PHOENIX_KIT_TEST_RESET to True (the default) or False", "E008"),
     )
     for read, hint, code in timeouts:
         try:

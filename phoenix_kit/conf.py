@@ -6,7 +6,8 @@ the connection's current tenant), ``PHOENIX_KIT_LOCK_TIMEOUT``
 ``PHOENIX_KIT_DDL_LOCK_TIMEOUT`` (seconds, default 0.1: how long one attempt
 may wait for a table lock, so application queries queued behind it wait no
 longer) and ``PHOENIX_KIT_ONLINE`` (``"auto"``, ``"always"`` or ``"never"``:
-when steps that scan a table take their online form). Without configured Django settings (scripts using a
+when steps that scan a table take their online form), ``PHOENIX_KIT_TEST_RESET``
+(default True: test databases' installs are pristine, see ``test_databases``). Without configured Django settings (scripts using a
 bare psycopg connection) the defaults apply.
 """
 
@@ -89,6 +90,14 @@ def online() -> str:
     if value not in ONLINE_CHOICES:
         raise ValueError(f"PHOENIX_KIT_ONLINE must be one of {', '.join(map(repr, ONLINE_CHOICES))}, got {value!r}")
     return str(value)
+
+
+def test_reset() -> bool:
+    """The setting ``PHOENIX_KIT_TEST_RESET`` (default True): test databases' installs are made pristine."""
+    value = _setting("PHOENIX_KIT_TEST_RESET", True)
+    if not isinstance(value, bool):
+        raise ValueError(f"PHOENIX_KIT_TEST_RESET must be True or False, got {value!r}")
+    return value
 
 
 def _seconds(name: str, value: object) -> float:

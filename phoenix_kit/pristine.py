@@ -90,13 +90,14 @@ _FINGERPRINT = """(SELECT pg_catalog.array_agg(n.nspname::pg_catalog.text OPERAT
 class Pristine:
     """Puts every install of one database back as a fresh install of its version leaves it.
 
-    Keep one per connection: it prepares its query there, and remembers the fresh
-    state of each version it has met.
+    Keep one per connection: it prepares its query there. ``fresh`` is where it
+    keeps the fresh state of each version it has learned; share one between the
+    connections of a process, so that a new connection does not learn again.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, fresh: dict[int, FreshInstall] | None = None) -> None:
         self.connection = connection
-        self._fresh: dict[int, FreshInstall] = {}
+        self._fresh = {} if fresh is None else fresh
         self._fingerprint: list[str] | None = None
         self._installs: list[_Install] = []
         self._query = f"SELECT {_FINGERPRINT}"

@@ -15,23 +15,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.db import connections
 
-from . import migration, records
-from .pristine import Pristine
+from . import conf, migration, records
+from .pristine import FreshInstall, Pristine
 
 # (process, alias, database name) -> its reset; the process, so that a forked
 # worker (Django's --parallel) never uses its parent's socket.
 _resets: dict[tuple[int, str, str], Pristine] = {}
-
-
-def enabled() -> bool:
-    """The setting ``PHOENIX_KIT_TEST_RESET`` (default True)."""
-    value = getattr(settings, "PHOENIX_KIT_TEST_RESET", True)
-    if not isinstance(value, bool):
-        raise ValueError(f"PHOENIX_KIT_TEST_RESET must be True or False, got {value!r}")
-    return value
+# What fresh installs hold, learned once per process whatever the connection.
+_fresh: dict[int, FreshInstall] = {}
 
 
 def prepare_test_databases(aliases: Iterable[str]) -> None:
@@ -49,7 +42,7 @@ def prepare_test_databases(aliases: Iterable[str]) -> None:
 
 def reset_test_databases(aliases: Iterable[str]) -> None:
     """Put every install of these aliases' databases back as a fresh install leaves it."""
-    if not enabled():
+    if not conf.test_reset():
         return
     for alias in sorted(aliases):
         if records.applies(alias):
@@ -58,11 +51,12 @@ def reset_test_databases(aliases: Iterable[str]) -> None:
 
 def reset_database(settings_dict: dict[str, Any], alias: str) -> None:
     """The same for a database Django has no alias for (a ``--parallel`` clone), on a connection closed after."""
-    if not enabled():
+    if not conf.test_reset():
         return
     with _connect(settings_dict, alias) as connection:
-        migration.ensure_current(using=connection)
-        Pristine(connection).reset()
+        if not conf.per_tenant():  # tenants' installs come with the tenants a test creates
+            migration.ensure_current(using=connection)
+        Pristine(connection, _fresh).reset()
 
 
 def close() -> None:
@@ -75,7 +69,7 @@ def _reset_for(settings_dict: dict[str, Any], alias: str) -> Pristine:
     key = (os.getpid(), alias, str(settings_dict["NAME"]))
     found = _resets.get(key)
     if found is None or found.connection.closed:
-        found = _resets[key] = Pristine(_connect(settings_dict, alias))
+        found = _resets[key] = Pristine(_connect(settings_dict, alias), _fresh)
     return found
 
 

@@ -52,6 +52,12 @@ def test_an_invalid_setting_is_an_error_and_stops_a_move_before_any_sql(
         pk.up(using=object())  # refused before the connection is even looked at
 
 
+def test_a_test_reset_setting_that_is_not_a_bool_is_an_error(settings: Any) -> None:
+    settings.PHOENIX_KIT_TEST_RESET = "no"
+    (error,) = check_settings()
+    assert error.id == "phoenix_kit.E008" and "PHOENIX_KIT_TEST_RESET must be True or False, got 'no'" in error.msg
+
+
 def test_database_check_runs_only_with_databases() -> None:
     assert check_migrations_recorded(databases=None) == []
 
