@@ -49,14 +49,13 @@ def reset_test_databases(aliases: Iterable[str]) -> None:
             _reset_for(connections[alias].settings_dict, alias).reset()
 
 
-def reset_database(settings_dict: dict[str, Any], alias: str) -> None:
-    """The same for a database Django has no alias for (a ``--parallel`` clone), on a connection closed after."""
-    if not conf.test_reset():
-        return
+def prepare_database(settings_dict: dict[str, Any], alias: str) -> None:
+    """:func:`prepare_test_databases` for a database Django has no alias for (a ``--parallel`` clone)."""
     with _connect(settings_dict, alias) as connection:
         if not conf.per_tenant():  # tenants' installs come with the tenants a test creates
             migration.ensure_current(using=connection)
-        Pristine(connection, _fresh).reset()
+        if conf.test_reset():
+            Pristine(connection, _fresh).reset()
 
 
 def close() -> None:

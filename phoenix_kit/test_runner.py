@@ -17,7 +17,7 @@ from django.db import connections
 from django.test.runner import DiscoverRunner
 
 from . import records
-from .test_databases import close, prepare_test_databases, reset_database
+from .test_databases import close, prepare_test_databases, prepare_database
 
 
 class PhoenixKitDiscoverRunner(DiscoverRunner):
@@ -29,6 +29,6 @@ class PhoenixKitDiscoverRunner(DiscoverRunner):
             if self.parallel > 1 and records.applies(alias):
                 creation = connections[alias].creation
                 for index in range(1, self.parallel + 1):
-                    reset_database(creation.get_test_db_clone_settings(str(index)), alias)
+                    prepare_database(creation.get_test_db_clone_settings(str(index)), alias)
         close()  # before the workers fork, and so that the databases can be dropped at the end
         return config

@@ -13,6 +13,18 @@ from psycopg.conninfo import conninfo_to_dict
 from phoenix_kit import embedded
 from tests.catalog import introspect, load_expected
 
+# The manage.py of the throwaway projects the tests write (their settings module: project_settings).
+MANAGE_PY = """
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project_settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
 # Columns filled with now(): they differ between two otherwise equal installs.
 _CLOCK_COLUMNS = ["inserted_at", "updated_at", "date_added", "date_updated", "migrated_at"]
 

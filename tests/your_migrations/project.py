@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import MANAGE_PY
+
 SETTINGS = '''
 import os
 
@@ -46,23 +48,13 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 '''
 
-MANAGE = '''
-import os
-import sys
-
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project_settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-'''
 
 APPS_WITH_MIGRATIONS = ("accounts", "billing")
 APP_WITHOUT_MIGRATIONS = "plain"
 
 
 def write(directory: Path) -> Path:
-    (directory / "manage.py").write_text(MANAGE)
+    (directory / "manage.py").write_text(MANAGE_PY)
     (directory / "project_settings.py").write_text(SETTINGS)
     for app in APPS_WITH_MIGRATIONS:
         (directory / app / "migrations").mkdir(parents=True)
