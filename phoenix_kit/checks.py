@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import OperationalError, connections, router
 
 from . import conf, records
 from .managed import managed_installs
@@ -29,7 +29,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     except ValueError as exc:
         errors.append(
             Error(
-                f"PHOENIX_KIT_PREFIX is invalid: {exc}",
+                f"PHOENIX_KIT_PREFIX {conf.prefix()!r} is invalid: {prefix_problem(conf.prefix())}.",
                 hint=f"Set PHOENIX_KIT_PREFIX to a valid PostgreSQL schema name: {PREFIX_RULE}.",
                 id="phoenix_kit.E001",
             )
@@ -71,6 +71,10 @@ def check_migrations_recorded(
     messages: list[CheckMessage] = []
     for alias in databases or ():
         if not records.applies(alias):
+            continue
+        unreachable = _unreachable(alias)
+        if unreachable is not None:
+            messages.append(unreachable)
             continue
         try:
             prefix = conf.valid_prefix(alias)
@@ -128,6 +132,8 @@ def check_installs_current(
     latest = latest_version()
     messages: list[CheckMessage] = []
     for alias in databases or ():
+        if _unreachable(alias) is not None:
+            continue  # check_migrations_recorded says so
         # prefix -> (the version the migrations reach, the app whose migrations manage it)
         reach: dict[str, tuple[int, str]] = {}
         configured = conf.prefix()
@@ -153,3 +159,17 @@ def check_installs_current(
                 )
             )
     return messages
+
+
+def _unreachable(alias: str) -> CheckMessage | None:
+    """A warning when ``alias``'s server does not answer (the database checks cannot run), else None."""
+    try:
+        connections[alias].ensure_connection()
+    except OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return Warning(
+            f"Cannot connect to database {alias!r} to check its PhoenixKit installs: {first}",
+            hint="Start the server or fix settings.DATABASES, then run `manage.py check --database` again.",
+            id="phoenix_kit.W005",
+        )
+    return None

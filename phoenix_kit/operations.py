@@ -21,11 +21,13 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import CommandError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor as SchemaEditor
 from django.db.migrations.operations.base import Operation
 
 from . import conf
 from .django_db import DjangoDatabase
+from .errors import MarkerError
 from .migrate_output import progress
 from .migration import down, migrated_version, up
 from .plan import Direction, Step, check_version, get_step, latest_version, plan
@@ -80,6 +82,14 @@ class _PhoenixKitOperation(Operation):
         alias = schema_editor.connection.alias
         if not applies(alias, app_label):
             return
+        try:
+            self._run_on(alias, schema_editor, direction)
+        except (MarkerError, ImproperlyConfigured, ValueError) as exc:
+            # What is wrong with the settings or the marker, not with a step: migrate
+            # prints a CommandError as one line, as phoenixkit_migrate does.
+            raise CommandError(str(exc)) from exc
+
+    def _run_on(self, alias: str, schema_editor: SchemaEditor, direction: Direction) -> None:
         if self.prefix is None:
             shared = shared_install_problem()  # django-pgschemas' migrate runs no system checks: refuse here too
             if shared is not None:

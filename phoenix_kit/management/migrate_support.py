@@ -108,7 +108,7 @@ def parse_request(options: dict[str, Any]) -> Request:
         raise CommandError("--from only applies to --sql (the version the script starts from).")
     if options.get("online") and mode != "sql":
         raise CommandError("--online only applies to --sql (live moves take the online form by PHOENIX_KIT_ONLINE).")
-    many = [name for name in ("all_prefixes", "prefixes") if options[name]]
+    many = [name for name in ("all_prefixes", "prefixes") if options[name] not in (None, False)]
     if len(many) > 1:
         raise _conflict("all_prefixes", "prefixes", "give one set of prefixes")
     if many and mode not in _FAN_OUT_MODES:
@@ -119,7 +119,7 @@ def parse_request(options: dict[str, Any]) -> Request:
         raise CommandError(f"--jobs must be a positive number of connections, got {options['jobs']!r}.")
     if options["jobs"] != 1 and (not many or mode != "move"):
         raise CommandError("--jobs applies to moves of several prefixes (--all-prefixes or --prefixes).")
-    if options["install_missing"] and (not options["prefixes"] or mode != "move"):
+    if options["install_missing"] and (options["prefixes"] is None or mode != "move"):
         raise CommandError("--install-missing applies to moves of --prefixes (a list of prefixes to install).")
     if options["no_create_schema"] and (mode in ("status", "check", "mark") or targets == ["down"]):
         raise _conflict("no_create_schema", targets[0] if targets == ["down"] else mode, "nothing is created")

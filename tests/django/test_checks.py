@@ -23,7 +23,7 @@ def test_invalid_prefix_is_an_error_with_the_rule(settings: Any) -> None:
     (error,) = check_settings()
     assert error.id == "phoenix_kit.E001" and error.is_serious()
     assert "'pg_auth'" in error.msg and "reserved for PostgreSQL's system schemas" in error.msg
-    assert PREFIX_RULE in str(error.hint)
+    assert PREFIX_RULE in str(error.hint) and PREFIX_RULE not in error.msg  # the reason once, the rule once
 
 
 def test_invalid_lock_timeout_is_an_error(settings: Any) -> None:

@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from io import StringIO
 from typing import Any
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 
 import phoenix_kit as pk
 from phoenix_kit.lock import lock_key
@@ -43,6 +46,8 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"prefixes": "a,b", "prefix": "auth"}, "--prefixes cannot be combined with --prefix"),
     ({"prefixes": "typo,b c"}, "2 of 2 prefixes failed"),  # one not installed, one invalid: nothing created
     ({"prefixes": " , "}, "--prefixes names no prefix"),
+    ({"prefixes": ""}, "--prefixes names no prefix"),  # an empty tenant list once moved PHOENIX_KIT_PREFIX
+    ({"prefixes": "", "down": "1"}, "--prefixes names no prefix"),
     ({"install_missing": True}, "--install-missing applies to moves of --prefixes"),
     ({"prefixes": "a", "status": True, "install_missing": True}, "--install-missing applies to moves of --prefixes"),
     ({"jobs": 2}, "--jobs applies to moves of several prefixes"),
@@ -128,3 +133,78 @@ def test_from_the_command_line_exit_status_1_and_no_traceback(installed: Fresh) 
         )
         assert result.returncode == 1
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_check_says_behind_with_1_and_an_error_with_2(installed: Fresh) -> None:
+    """public is at V08: --check exits 1 and its fix names the prefix it was given; an unreadable marker is 2."""
+    out = StringIO()
+    with pytest.raises(SystemExit) as behind:
+        call_command("phoenixkit_migrate", check=True, prefix="public", database=installed.alias, stdout=out)
+    assert behind.value.code == 1
+    assert f"run `manage.py phoenixkit_migrate --database {installed.alias} --prefix public`." in out.getvalue()
+    with pytest.raises(CommandError) as error:
+        call_command("phoenixkit_migrate", check=True, prefix="junk", database=installed.alias, stdout=StringIO())
+    assert error.value.returncode == 2 and "Cannot read the PhoenixKit version of prefix 'junk'" in str(error.value)
+
+
+def test_ctrl_d_or_ctrl_c_at_the_prompt_cancels_with_exit_status_1(installed: Fresh) -> None:
+    """The prompt before a move that loses data, answered with end-of-file or an interrupt, on a real terminal."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(installed.conninfo)}
+    for key in (b"\x04", b"\x03"):  # Ctrl-D, Ctrl-C
+        before = installed.state()
+        output, status = _on_a_terminal([sys.executable, "-m", "django", "phoenixkit_migrate", "--to", "0"], env, key)
+        assert "Cancelled; nothing was changed." in output and "Traceback" not in output, output
+        assert status == 1
+        assert installed.state() == before
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str], key: bytes) -> tuple[str, int]:
+    """Run ``argv`` on a pseudo-terminal, type ``key`` at its prompt; (what it printed, its exit status)."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+        os.chdir(ROOT)
+        os.execve(argv[0], argv, env)
+    seen = b""
+    typed = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            os.kill(pid, 9)
+            raise AssertionError(f"no output for 60 s:\n{seen.decode(errors='replace')}")
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not typed and b"Type 'yes'" in seen:
+            os.write(fd, key)
+            typed = True
+    _, status = os.waitpid(pid, 0)
+    return seen.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_a_database_check_on_a_server_that_does_not_answer_is_a_warning(transactional_db: None) -> None:
+    from phoenix_kit.checks import check_installs_current, check_migrations_recorded
+
+    with django_alias("host=127.0.0.1 port=1 dbname=nowhere") as alias:
+        connections[alias].settings_dict.update(HOST="127.0.0.1", PORT="1")
+        (warning,) = check_migrations_recorded(databases=[alias])
+        assert warning.id == "phoenix_kit.W005" and f"Cannot connect to database {alias!r}" in warning.msg
+        assert check_installs_current(databases=[alias]) == []
+
+
+def test_migrate_with_an_unreadable_marker_is_one_line(installed: Fresh) -> None:
+    """The checks are skipped; the migration itself says what is wrong, as the command would."""
+    installed.conn.execute("COMMENT ON TABLE public.phoenix_kit IS 'eight'")
+    try:
+        with pytest.raises(CommandError) as raised:
+            call_command("migrate", "phoenix_kit", database=installed.alias, verbosity=0, skip_checks=True)
+        assert "Cannot read the PhoenixKit version of prefix 'public'" in str(raised.value)
+        assert "\n" not in str(raised.value)
+    finally:
+        installed.conn.execute("COMMENT ON TABLE public.phoenix_kit IS '8'")

@@ -61,6 +61,15 @@ class Command(VersionTargetCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity: int = options["verbosity"]
+        if not options["check"]:
+            self._handle(options)
+            return
+        try:
+            self._handle(options)
+        except CommandError as exc:  # --check: exit status 1 says "behind"; what kept it from checking is 2
+            raise CommandError(str(exc), returncode=2) from exc
+
+    def _handle(self, options: dict[str, Any]) -> None:
         request = parse_request(options)
         create_schema = False if options["no_create_schema"] else None
         if request.mode in ("move", "mark"):
@@ -73,7 +82,7 @@ class Command(VersionTargetCommand):
             return
 
         alias = self._database(options["database"])
-        if options["all_prefixes"] or options["prefixes"]:
+        if options["all_prefixes"] or options["prefixes"] is not None:  # "" is an empty list, not none
             self._many(alias, request, create_schema, options)
             return
         prefix = self._prefix(options["prefix"], alias)
@@ -90,7 +99,7 @@ class Command(VersionTargetCommand):
             raise CommandError(status.problem)
         current = status.version
         if request.mode == "check":
-            self._check(alias, status)
+            self._check(alias, status, options["prefix"])
             return
         target = request.target(current)
         steps = plan(current, target)
@@ -283,17 +292,23 @@ class Command(VersionTargetCommand):
                 "This move loses the data listed above and there is no terminal to confirm it: "
                 "re-run with --noinput to proceed."
             )
-        if input("Type 'yes' to continue, or 'no' to cancel: ").strip().lower() != "yes":
+        try:
+            answer = input("Type 'yes' to continue, or 'no' to cancel: ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C: cancelled, and the exit status says so
+            self.stdout.write("\nCancelled; nothing was changed.")
+            sys.exit(1)
+        if answer.strip().lower() != "yes":
             self.stdout.write("Cancelled; nothing was changed.")
             return False
         return True
 
     # Reporting
 
-    def _check(self, alias: str, status: Status) -> None:
+    def _check(self, alias: str, status: Status, given_prefix: str | None) -> None:
         where = f"PhoenixKit prefix {status.prefix!r} on database {alias!r}"
         if status.pending:
-            self._say(f"{where}: {status.summary}; run `manage.py phoenixkit_migrate --database {alias}`.")
+            fix = f"manage.py phoenixkit_migrate --database {alias}" + (f" --prefix {status.prefix}" if given_prefix else "")
+            self._say(f"{where}: {status.summary}; run `{fix}`.")
             sys.exit(1)
         self._say(f"{where}: {status.summary}.")
 
