@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .conf import TENANT_SCHEMA
 from .errors import (
     ConcurrentMigrationError,
@@ -16,6 +18,11 @@ from .errors import (
     UnsafeDatabaseError,
 )
 from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
+
+try:
+    __version__ = version("django-phoenix-kit")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "TENANT_SCHEMA",
@@ -37,4 +44,5 @@ __all__ = [
     "plan",
     "sql",
     "up",
+    "__version__",
 ]

@@ -37,7 +37,11 @@ class Command(VersionTargetCommand):
         add = parser.add_argument
         add("app_label", help="The installed app whose migrations package gets the migration.")
         add("--prefix", help="The PostgreSQL schema of the install (another than PHOENIX_KIT_PREFIX).")
-        add("--version", metavar="N", help="The version the migration brings the prefix to (default: the latest).")
+        add(
+            "--version", metavar="N",
+            help="The version the migration brings the prefix to (default: the latest). "
+            "(Django's version: python -m django --version.)",
+        )
         add("--no-create-schema", action="store_true", help="The install fails if the schema is missing, rather than create it.")
         add("--name", help="The migration's name after its number (default: phoenix_kit_PREFIX, with _vNN below latest).")
 

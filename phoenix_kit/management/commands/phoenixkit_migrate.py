@@ -34,7 +34,11 @@ class Command(VersionTargetCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add = parser.add_argument
-        add("--version", metavar="N", help="Apply every version above the installed one up to N; never downgrades.")
+        add(
+            "--version", metavar="N",
+            help="Apply every version above the installed one up to N; never downgrades. "
+            "(Django's version: python -m django --version.)",
+        )
         add("--down", metavar="N", help="Roll back every applied version from N upwards, leaving version N-1.")
         add("--to", metavar="N", help="Move to exactly version N, up or down (0 removes PhoenixKit).")
         add("--mark", metavar="N", help="Record version N in the marker without running any SQL (adopt or repair).")
