@@ -8,20 +8,23 @@ Django database alias or a bare ``psycopg.Connection``; ``prefix=None`` means
 
 from __future__ import annotations
 
-import sys
+import logging
+
 from . import conf
 from .db import connect
 from .marker import read_state
 from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
 from .prefix import check_create_schema, creates_schema, validate_prefix
-from .runner import Runner, Writer
+from .progress import Writer, progress_for
+from .runner import Runner
 from .online_script import export_online
 from .script import export
 
 __all__ = ["down", "ensure_current", "latest_version", "mark", "migrated_version", "plan", "sql", "up"]
 
-Log = bool | Writer | None
+# None: the "phoenix_kit" logger; a logger; a text stream; True: stdout; False: nothing.
+Log = bool | Writer | logging.Logger | None
 
 
 def up(
@@ -30,7 +33,7 @@ def up(
     create_schema: bool | None = None,
     using: object = "default",
     *,
-    log: Log = True,
+    log: Log = None,
     lock_timeout: float | None = None,
 ) -> int:
     """Apply every version above the installed one up to ``version`` (default: latest).
@@ -61,7 +64,7 @@ def down(
     prefix: str | None = None,
     using: object = "default",
     *,
-    log: Log = True,
+    log: Log = None,
     lock_timeout: float | None = None,
 ) -> int:
     """Roll back every applied version ``>= version``, leaving ``version - 1``.
@@ -82,7 +85,7 @@ def migrated_version(prefix: str | None = None, using: object = "default") -> in
     return read_state(connect(using), _prefix(prefix, using)).version
 
 
-def ensure_current(using: object = "default", prefix: str | None = None, log: Log = False) -> int:
+def ensure_current(using: object = "default", prefix: str | None = None, log: Log = None) -> int:
     """Bring ``prefix`` to the latest version if it is behind; returns the latest version.
 
     When already current this costs one catalog query and takes no lock: the
@@ -139,7 +142,5 @@ def _create_schema(create_schema: bool | None, prefix: str) -> bool:
 
 def _runner(using: object, prefix: str, log: Log, lock_timeout: float | None) -> Runner:
     timeout, ddl_timeout, online = conf.lock_timeout(lock_timeout), conf.ddl_lock_timeout(), conf.online()
-    writer: Writer | None = sys.stdout if log is True else (log or None)
-    if writer is not None and not callable(getattr(writer, "write", None)):
-        raise TypeError(f"log must be True, False, None or a writable text stream, got {log!r}")
-    return Runner(connect(using), prefix, timeout, ddl_timeout, writer, online)
+    progress = progress_for(log, prefix)
+    return Runner(connect(using), prefix, timeout, ddl_timeout, progress, online)

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 import psycopg
 
@@ -55,6 +55,7 @@ from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read
 from .online_claim import OnlineClaim
 from .online_work import OnlineWork
 from .plan import Step, get_step, latest_version
+from .progress import Progress, Silent
 from .script import PIN_SEARCH_PATH, lock_tables, step_statements, table_locks
 from .sqltext import quote_ident, set_local
 from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_owner
@@ -62,14 +63,6 @@ from .trust import ACTING, UNSAFE_SQLSTATE, foreign_install_error, untrusted_own
 NextStep = Callable[[int], "Step | None"]
 
 
-
-
-class Writer(Protocol):
-    """Where progress goes: a text stream, or anything with ``write`` and ``flush``."""
-
-    def write(self, text: str, /) -> object: ...
-
-    def flush(self) -> object: ...
 
 
 # Failures that mean the objects a step creates or expects are not as the
@@ -147,7 +140,7 @@ class Runner:
     prefix: str
     lock_timeout: float  # seconds a step may wait for its locks in all
     ddl_lock_timeout: float  # seconds one attempt may wait for one lock
-    log: Writer | None = None
+    log: Progress = field(default_factory=Silent)
     online: str = "auto"  # PHOENIX_KIT_ONLINE: when a step that scans a table takes its online form
     # Whether this run works inside a transaction the caller opened (set when it starts).
     _callers_transaction: bool = field(default=False, init=False)
@@ -284,7 +277,7 @@ class Runner:
                 blockers = read_blockers(self.db, self.prefix, tables)
                 delay = retry.next_delay()
                 if delay is None:
-                    self._report(busy.step, " FAILED\n")
+                    self.log.step(busy.step, False, None)
                     raise TablesLockedError(
                         f"phoenix_kit {busy.step.version.label} {busy.step.direction} could not lock its tables on "
                         f"prefix {self.prefix!r} within {self.lock_timeout:g}s ({retry.attempts} attempts, each "
@@ -324,16 +317,17 @@ class Runner:
             raise
         except BaseException:
             if step is not None:
-                self._report(step, " FAILED\n")
+                self.log.step(step, False, None)
             raise
         if body is not None and not body.moves_marker:
             return current, False
         began = started if body is None or body.since is None else body.since
-        self._report(step, f" OK {time.monotonic() - began:.2f}s\n")
+        self.log.step(step, True, time.monotonic() - began)
         return step.target, False
 
     def _execute_step(self, step: Step, statements: list[str], session: _Session) -> None:
         """The step's statements in one round trip; a failure names its statement without running it again."""
+        self.log.statements(step, statements)
         try:
             self.db.execute_batch([*statements, *self._restore(session)])
         except StatementFailed as failed:
@@ -547,14 +541,8 @@ class Runner:
             statement,
         )
 
-    def _report(self, step: Step, outcome: str) -> None:
-        self._say(f"  {step.describe()}...", outcome)
-
-    def _say(self, *parts: str) -> None:
-        if self.log is not None:
-            for part in parts:
-                self.log.write(part)
-            self.log.flush()
+    def _say(self, text: str) -> None:
+        self.log.note(text)
 
 
 def _server_message(error: psycopg.Error) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import psycopg
@@ -94,8 +95,32 @@ def test_progress_output_and_log_false(conn: psycopg.Connection[Any], prefix: st
     pk.down(version=10, prefix=prefix, using=conn, log=False)
     assert capsys.readouterr() == ("", "")
 
-    pk.down(version=9, prefix=prefix, using=conn)  # log defaults to stdout
-    assert capsys.readouterr().out.startswith("  Unapplying phoenix_kit V09 (")
+    pk.down(version=9, prefix=prefix, using=conn)  # the default: the "phoenix_kit" logger, nothing printed
+    assert capsys.readouterr() == ("", "")
+
+
+def test_by_default_each_step_is_a_log_record_and_its_statements_debug_records(
+    conn: psycopg.Connection[Any], prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="phoenix_kit"):
+        pk.up(version=2, prefix=prefix, using=conn)
+    steps = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert [r.getMessage() for r in steps] == [
+        f"phoenix_kit V0{n} up on prefix {prefix!r} done in {r.phoenix_kit['seconds']:.2f}s" for n, r in zip((1, 2), steps)
+    ]
+    assert [(r.phoenix_kit["version"], r.phoenix_kit["direction"], r.phoenix_kit["prefix"]) for r in steps] == [
+        (1, "up", prefix), (2, "up", prefix)
+    ]
+    statements = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any(f'CREATE TABLE "{prefix}"."phoenix_kit_users"' in m for m in statements)
+
+    caplog.clear()
+    mine = logging.getLogger("my.deploy")
+    with caplog.at_level(logging.INFO, logger="my.deploy"):
+        pk.down(prefix=prefix, using=conn, log=mine)
+    assert [r.name for r in caplog.records] == ["my.deploy", "my.deploy"]
+    with pytest.raises(TypeError, match="log must be a logging.Logger, a writable text stream, False"):
+        pk.up(prefix=prefix, using=conn, log=42)
 
 
 @pytest.mark.parametrize("bad", [0, -1, LATEST + 1, 99, True, False, 1.0, "3"])

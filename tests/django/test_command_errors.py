@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from io import StringIO
 from typing import Any
@@ -163,7 +164,9 @@ def _on_a_terminal(argv: list[str], env: dict[str, str], key: bytes) -> tuple[st
     import pty
     import select
 
-    pid, fd = pty.fork()
+    with warnings.catch_warnings():  # "multi-threaded, forkpty() may deadlock": the child only calls execve
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid, fd = pty.fork()
     if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
         os.chdir(ROOT)
         os.execve(argv[0], argv, env)
