@@ -207,7 +207,7 @@ def sql(from_version: int, to_version: int, prefix: str) -> str:
     """``phoenix_kit.sql()``: the exported script, one ``BEGIN;`` ... ``COMMIT;`` block per step."""
     from phoenix_kit import sql as export
 
-    return export(from_version, to_version, prefix)
+    return export(from_version, to_version, prefix=prefix)
 
 
 def server_script(from_version: int, to_version: int, prefix: str) -> str:

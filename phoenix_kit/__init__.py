@@ -17,7 +17,9 @@ from .errors import (
     TablesLockedError,
     UnsafeDatabaseError,
 )
+from .fanout import Move, PrefixResult, migrate_prefixes
 from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
+from .status import Status, installed, named, prefix_status
 
 try:
     __version__ = version("django-phoenix-kit")
@@ -26,6 +28,9 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 
 __all__ = [
     "TENANT_SCHEMA",
+    "Move",
+    "PrefixResult",
+    "Status",
     "ConcurrentMigrationError",
     "ConnectionLostError",
     "IsolationError",
@@ -38,10 +43,14 @@ __all__ = [
     "UnsafeDatabaseError",
     "down",
     "ensure_current",
+    "installed",
     "latest_version",
     "mark",
+    "migrate_prefixes",
     "migrated_version",
+    "named",
     "plan",
+    "prefix_status",
     "sql",
     "up",
     "__version__",

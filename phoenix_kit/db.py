@@ -232,6 +232,13 @@ def connect(using: object) -> Database:
     if isinstance(using, psycopg.Connection):
         return PsycopgDatabase(using)
     if isinstance(using, str):
+        from django.conf import settings
+
+        if not settings.configured:  # else Django's own "Requested setting DATABASES" would be all one sees
+            raise ValueError(
+                f"using={using!r} names a Django database alias, but Django's settings are not configured: "
+                f"pass using=<a psycopg.Connection>, or configure Django first."
+            )
         from .django_db import DjangoDatabase
 
         return DjangoDatabase(using)

@@ -67,8 +67,8 @@ class PrefixResult:
 def migrate_prefixes(
     move: Move,
     prefixes: Sequence[str] | None = None,
-    using: object = "default",
     *,
+    using: object = "default",
     jobs: int = 1,
     create_schema: bool | None = None,
     lock_timeout: float | None = None,
@@ -102,7 +102,7 @@ def migrate_prefixes(
     return _results(move, names, using, jobs, create_schema, timeouts, installs, install_missing)
 
 
-def read_installs(prefixes: Sequence[str] | None, using: object = "default") -> list[PrefixState]:
+def read_installs(prefixes: Sequence[str] | None, *, using: object = "default") -> list[PrefixState]:
     """The catalog facts of ``prefixes`` (None: every install), in one query, as ``migrate_prefixes`` reads them."""
     return states(connect(using), None if prefixes is None else [validate_prefix(p) for p in prefixes])
 

@@ -29,10 +29,10 @@ Log = bool | Writer | logging.Logger | None
 
 def up(
     version: int | None = None,
+    *,
     prefix: str | None = None,
     create_schema: bool | None = None,
     using: object = "default",
-    *,
     log: Log = None,
     lock_timeout: float | None = None,
 ) -> int:
@@ -61,9 +61,9 @@ def _up(
 
 def down(
     version: int | None = None,
+    *,
     prefix: str | None = None,
     using: object = "default",
-    *,
     log: Log = None,
     lock_timeout: float | None = None,
 ) -> int:
@@ -76,7 +76,7 @@ def down(
     return _runner(using, _prefix(prefix, using), log, lock_timeout).down(target)
 
 
-def migrated_version(prefix: str | None = None, using: object = "default") -> int:
+def migrated_version(prefix: str | None = None, *, using: object = "default") -> int:
     """The installed version of ``prefix``: 0 when it has no ``phoenix_kit`` table.
 
     Raises :class:`~phoenix_kit.errors.MarkerError` when the marker is not a
@@ -85,7 +85,7 @@ def migrated_version(prefix: str | None = None, using: object = "default") -> in
     return read_state(connect(using), _prefix(prefix, using)).version
 
 
-def ensure_current(using: object = "default", prefix: str | None = None, log: Log = None) -> int:
+def ensure_current(*, prefix: str | None = None, using: object = "default", log: Log = None) -> int:
     """Bring ``prefix`` to the latest version if it is behind; returns the latest version.
 
     When already current this costs one catalog query and takes no lock: the
@@ -95,7 +95,7 @@ def ensure_current(using: object = "default", prefix: str | None = None, log: Lo
 
 
 def mark(
-    version: int, prefix: str | None = None, using: object = "default", *, lock_timeout: float | None = None
+    version: int, *, prefix: str | None = None, using: object = "default", lock_timeout: float | None = None
 ) -> str | None:
     """Record ``version`` as the installed version without running any SQL step.
 
@@ -115,9 +115,9 @@ def plan(from_version: int, to_version: int) -> list[Step]:
 def sql(
     from_version: int,
     to_version: int,
+    *,
     prefix: str | None = None,
     create_schema: bool | None = None,
-    *,
     online: bool = False,
 ) -> str:
     """The SQL script moving ``prefix`` between two versions, for tools such as psql.

@@ -203,8 +203,8 @@ class MigratePhoenixKit(_PhoenixKitOperation):
 
     def _move(self, alias: str, direction: Direction, log: Any) -> int:
         if direction == "up":
-            return up(self.version, self.prefix, self.create_schema, alias, log=log)
-        return down(None if self._bottom == 0 else self._bottom + 1, self.prefix, alias, log=log)
+            return up(self.version, prefix=self.prefix, create_schema=self.create_schema, using=alias, log=log)
+        return down(None if self._bottom == 0 else self._bottom + 1, prefix=self.prefix, using=alias, log=log)
 
 
 def name_fragment(prefix: str | None, from_version: int, to_version: int) -> str:

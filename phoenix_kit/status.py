@@ -107,17 +107,17 @@ def from_state(state: PrefixState) -> Status:
     return Status(state.prefix, version, None, latest, exists, state.online_started)
 
 
-def prefix_status(prefix: str, using: object = "default") -> Status:
+def prefix_status(prefix: str, *, using: object = "default") -> Status:
     """The status of one (validated) prefix, its marker checked against its tables."""
     (state,) = states(connect(using), [prefix])
     return from_state(state)
 
 
-def installed(using: object = "default") -> list[Status]:
+def installed(*, using: object = "default") -> list[Status]:
     """The status of every install in the database, by schema name."""
     return [from_state(state) for state in states(connect(using), None)]
 
 
-def named(prefixes: list[str], using: object = "default") -> list[Status]:
+def named(prefixes: list[str], *, using: object = "default") -> list[Status]:
     """The status of each of ``prefixes`` (validated), installed or not, in one query."""
     return [from_state(state) for state in states(connect(using), prefixes)]

@@ -131,9 +131,9 @@ class PrefixMigrator:
         """Move the prefix to exactly ``version`` (0 to latest), up or down; returns it."""
         current = self.version
         if version > current:
-            return migration.up(version, self.prefix, self.create_schema, self.using, log=False)
+            return migration.up(version, prefix=self.prefix, create_schema=self.create_schema, using=self.using, log=False)
         if version < current:
-            return migration.down(version + 1, self.prefix, self.using, log=False)
+            return migration.down(version + 1, prefix=self.prefix, using=self.using, log=False)
         return current
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 import psycopg
@@ -218,3 +221,24 @@ def test_an_invalid_configured_prefix_names_the_setting(closed_conn: psycopg.Con
     settings.PHOENIX_KIT_PREFIX = "Bad Prefix"
     with pytest.raises(ImproperlyConfigured, match="PHOENIX_KIT_PREFIX: Invalid prefix 'Bad Prefix': character 4 is whitespace"):
         pk.up(using=closed_conn)
+
+
+def test_arguments_after_the_version_are_keyword_only(conn: psycopg.Connection[Any]) -> None:
+    """``ensure_current("auth")`` once took "auth" for a database alias."""
+    for call in (lambda: pk.ensure_current("auth"), lambda: pk.up(16, "auth"), lambda: pk.down(1, "auth"),
+                 lambda: pk.migrated_version("auth", conn), lambda: pk.sql(0, 1, "auth")):  # fmt: skip
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
+
+
+def test_a_django_alias_without_django_settings_says_to_pass_a_connection() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import phoenix_kit; phoenix_kit.up(prefix='auth')"],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ValueError: using='default' names a Django database alias, but Django's settings are not configured: "
+        "pass using=<a psycopg.Connection>, or configure Django first."
+    )

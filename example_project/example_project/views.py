@@ -11,7 +11,7 @@ from phoenix_kit.status import installed
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    installs = installed("default")  # one catalog query
+    installs = installed(using="default")  # one catalog query
     configured = settings.PHOENIX_KIT_PREFIX
     return render(
         request,

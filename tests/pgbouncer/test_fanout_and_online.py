@@ -89,7 +89,7 @@ def run_together(runs: list[tuple[object, int]], move: Move, prefixes: list[str]
 
     def fan_out(using: object, jobs: int) -> None:
         try:
-            outcomes.append(list(migrate_prefixes(move, prefixes, using, jobs=jobs)))
+            outcomes.append(list(migrate_prefixes(move, prefixes, using=using, jobs=jobs)))
         except Exception as exc:  # noqa: BLE001 - reported to the test
             outcomes.append(f"{type(exc).__name__}: {exc}")
 

@@ -505,16 +505,16 @@ def test_status_says_when_an_online_form_was_interrupted(conn: psycopg.Connectio
     from phoenix_kit.status import prefix_status
 
     prefix = at(conn, 9, colliding_emails(10))
-    assert "interrupted" not in prefix_status(prefix, conn).summary
+    assert "interrupted" not in prefix_status(prefix, using=conn).summary
     form = online_form(10, prefix)
     assert form is not None
     run_in_transaction(conn, form.first)
-    summary = prefix_status(prefix, conn).summary
+    summary = prefix_status(prefix, using=conn).summary
     assert summary == (
         "version 9, 7 pending (V10-V16); V10's online step was interrupted: the next up resumes it, a down undoes it"
     )
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
-    assert prefix_status(prefix, conn).summary == f"version {pk.latest_version()}, up to date"
+    assert prefix_status(prefix, using=conn).summary == f"version {pk.latest_version()}, up to date"
     drop_schema(conn, prefix)
 
 

@@ -101,7 +101,7 @@ def fleet(make_database: Callable[[], str]) -> Iterator[Fleet]:
 def test_fan_out_reports_a_foreign_install_and_does_not_migrate_it(fleet: Fleet) -> None:
     """migrate_prefixes(prefixes=None) migrates ours, skips the attacker's naming its owner, and fires no trigger."""
     with connect(fleet.conninfo) as conn:
-        results = {r.prefix: r for r in migrate_prefixes(Move("up", 16), None, conn)}
+        results = {r.prefix: r for r in migrate_prefixes(Move("up", 16), None, using=conn)}
 
     problems = fleet.untouched()
     assert not problems, "\n".join(problems)
@@ -156,8 +156,8 @@ def _temporary_install(conninfo: str, who: str, evil: Attacker) -> Iterator[str]
 def test_a_temporary_table_is_never_an_install(fleet: Fleet, who: str) -> None:
     """A ``phoenix_kit`` table in a pg_temp_N schema is listed neither by status.installed nor by fan-out discovery."""
     with _temporary_install(fleet.conninfo, who, fleet.evil) as temporary, connect(fleet.conninfo) as conn:
-        listed = [status.prefix for status in installed(conn)]
-        discovered = [result.prefix for result in migrate_prefixes(Move("up", 7), None, conn)]
+        listed = [status.prefix for status in installed(using=conn)]
+        discovered = [result.prefix for result in migrate_prefixes(Move("up", 7), None, using=conn)]
 
     assert temporary not in listed and not any(name.startswith("pg_temp") for name in listed), listed
     assert temporary not in discovered and not any(name.startswith("pg_temp") for name in discovered), discovered

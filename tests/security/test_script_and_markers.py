@@ -80,7 +80,7 @@ def test_a_marker_that_overstates_the_catalog_is_refused(conn: psycopg.Connectio
 
 def test_status_reports_a_marker_that_overstates_the_catalog(conn: psycopg.Connection[Any], overstated: str) -> None:
     """prefix_status() gives a problem; migrated_version(), the cheap read, still says 16."""
-    status = prefix_status(overstated, conn)
+    status = prefix_status(overstated, using=conn)
 
     assert status.problem is not None, f"status says {status.summary!r} with no problem"
     assert pk.migrated_version(overstated, using=conn) == 16

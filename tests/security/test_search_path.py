@@ -33,7 +33,7 @@ from tests.security.common import Planted, Tally, seed_users, write_tokens
 
 
 def _fan_out(move: Move, prefixes: list[str] | None, conn: psycopg.Connection[Any]) -> list[tuple[str, str, int | None]]:
-    results = [(r.prefix, r.outcome, r.version) for r in migrate_prefixes(move, prefixes, conn)]
+    results = [(r.prefix, r.outcome, r.version) for r in migrate_prefixes(move, prefixes, using=conn)]
     bad = [result for result in results if result[1] not in ("ok", "already current")]
     if bad:
         raise AssertionError(f"fan-out results {results}")
@@ -50,9 +50,9 @@ def test_nothing_planted_runs_on_any_path(planted: Planted) -> None:
         tally.run("the application writes tokens (V16's CHECK constraint)", lambda: write_tokens(admin, "live"))
         tally.run("migrated_version", lambda: pk.migrated_version("live", using=conn))
         tally.run("ensure_current, nothing to do (the marker alone)", lambda: pk.ensure_current(using=conn, prefix="live"))
-        tally.run("status.prefix_status", lambda: prefix_status("live", conn))
-        tally.run("status.installed", lambda: installed(conn))
-        tally.run("status.named", lambda: named(["live", "absent"], conn))
+        tally.run("status.prefix_status", lambda: prefix_status("live", using=conn))
+        tally.run("status.installed", lambda: installed(using=conn))
+        tally.run("status.named", lambda: named(["live", "absent"], using=conn))
         tally.run("fan-out down to 7 (prefixes=None)", lambda: _fan_out(Move("down", 8), None, conn))
         tally.run("fan-out up to 16 (prefixes=None)", lambda: _fan_out(Move("up", 16), None, conn))
         tally.run("the application writes tokens again", lambda: write_tokens(admin, "live", "2"))

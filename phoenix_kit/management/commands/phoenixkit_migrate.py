@@ -82,7 +82,7 @@ class Command(VersionTargetCommand):
         if request.mode == "sql" and request.from_version is not None:  # offline: no database
             prefix = self._prefix(options["prefix"], None)
             start = request.from_version
-            self.stdout.write(sql(start, request.target(start), prefix, create_schema, online=options["online"]), ending="")
+            self.stdout.write(sql(start, request.target(start), prefix=prefix, create_schema=create_schema, online=options["online"]), ending="")
             return
 
         alias = self._database(options["database"])
@@ -108,7 +108,7 @@ class Command(VersionTargetCommand):
         target = request.target(current)
         steps = plan(current, target)
         if request.mode == "sql":
-            self.stdout.write(sql(current, target, prefix, create_schema, online=options["online"]), ending="")
+            self.stdout.write(sql(current, target, prefix=prefix, create_schema=create_schema, online=options["online"]), ending="")
             return
         if current == 0 and steps and create_schema is False and not status.schema_exists:
             raise CommandError(
@@ -200,7 +200,7 @@ class Command(VersionTargetCommand):
         """--all-prefixes or --prefixes: report them, or move them; an invalid name fails alone."""
         prefixes, invalid = (None, []) if options["all_prefixes"] else self._prefix_list(options["prefixes"])
         if request.mode == "status":
-            self._print_installs(alias, installed(alias) if prefixes is None else named(prefixes, alias))
+            self._print_installs(alias, installed(using=alias) if prefixes is None else named(prefixes, using=alias))
             summary = report_results(self.stdout, self.style, invalid)
             if summary.failed:
                 raise CommandError(f"{summary.failed} of the prefixes named are invalid; the others are listed above.")
@@ -229,7 +229,7 @@ class Command(VersionTargetCommand):
                     "  and every object of yours (index, constraint, statistics, trigger, ...) that uses the "
                     "columns and tables they drop: --plan --prefix P lists them for one prefix"
                 )
-        installs = read_installs(prefixes, alias)  # one query, shared with the move itself
+        installs = read_installs(prefixes, using=alias)  # one query, shared with the move itself
         upgrades = losing_ups(connect(alias), move, installs)  # counted, on the few prefixes they concern
         for name, found in upgrades:
             self.stdout.write(f"On prefix {name!r} this move loses:", self.style.WARNING)
@@ -239,7 +239,7 @@ class Command(VersionTargetCommand):
         if (losses or upgrades) and not self._ask(options["interactive"]):
             return
         results: Iterator[PrefixResult] = chain(invalid, migrate_prefixes(
-            move, prefixes, alias, jobs=options["jobs"], create_schema=create_schema, installs=installs,
+            move, prefixes, using=alias, jobs=options["jobs"], create_schema=create_schema, installs=installs,
             install_missing=options["install_missing"],
         ))
         if move.target(latest_version()) == 0:
@@ -252,7 +252,7 @@ class Command(VersionTargetCommand):
     def _mark(self, alias: str, prefix: str, version: int) -> None:
         try:
             with transaction.atomic(using=alias):  # the marker and its records together
-                old = mark(version, prefix, using=alias)
+                old = mark(version, prefix=prefix, using=alias)
                 records.keep(alias, prefix, version)
         except (PhoenixKitError, ValueError) as exc:
             raise CommandError(str(exc)) from None
