@@ -16,15 +16,15 @@ from .marker import read_state
 from .plan import Step, check_version, latest_version
 from .plan import plan as _plan
 from .prefix import check_create_schema, creates_schema, validate_prefix
-from .progress import Writer, progress_for
+from .progress import Progress, Writer, progress_for
 from .runner import Runner
 from .online_script import export_online
 from .script import export
 
 __all__ = ["down", "ensure_current", "latest_version", "mark", "migrated_version", "plan", "sql", "up"]
 
-# None: the "phoenix_kit" logger; a logger; a text stream; True: stdout; False: nothing.
-Log = bool | Writer | logging.Logger | None
+# None: the "phoenix_kit" logger; a logger; a text stream; True: stdout; False: nothing; or a Progress.
+Log = bool | Writer | logging.Logger | Progress | None
 
 
 def up(

@@ -95,9 +95,12 @@ class LoggerProgress:
 
 
 def progress_for(log: object, prefix: str) -> Progress:
-    """``log`` as the API takes it: None (the ``phoenix_kit`` logger), a logger, a text stream, True (stdout) or False."""
+    """``log`` as the API takes it: None (the ``phoenix_kit`` logger), a logger, a text stream, True (stdout),
+    False, or a :class:`Progress` of the caller's."""
     if log is None:
         return LoggerProgress(LOGGER, prefix)
+    if all(callable(getattr(log, name, None)) for name in ("step", "note", "statements")):
+        return log  # type: ignore[return-value]  # a Progress of the caller's (the command's)
     if log is False:
         return Silent()
     if isinstance(log, logging.Logger):

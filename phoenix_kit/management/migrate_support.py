@@ -8,13 +8,15 @@ core (``phoenix_kit.losses``); the command only prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Iterable, Literal, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter, OutputWrapper
 from django.core.management.color import Style
 
 from ..fanout import Move, PrefixResult
-from ..plan import latest_version
+from ..plan import Step, latest_version
+from ..progress import Silent
 from ..prefix import PREFIX_RULE, prefix_problem
 
 Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
@@ -131,22 +133,28 @@ def parse_request(options: dict[str, Any]) -> Request:
     return Request(mode, _KINDS[name], number, from_version)
 
 
-class StepWriter:
-    """Relays the core's progress (``"  Applying …"``, ``" OK 0.01s\\n"``) to an
-    OutputWrapper without the newline it would add to each write, styled like migrate."""
+class CommandProgress(Silent):
+    """The core's progress in ``migrate``'s style: each step and its outcome; its time from
+    ``-v 2``, its SQL from ``-v 3`` (as ``migrate -v 3`` shows SQL)."""
 
-    def __init__(self, out: OutputWrapper, style: Style) -> None:
+    def __init__(self, out: OutputWrapper, style: Style, verbosity: int) -> None:
         self.out = out
         self.style = style
+        self.verbosity = verbosity
 
-    def write(self, text: str) -> int:
-        word = text.strip().split(" ", 1)[0]
-        style = {"OK": self.style.SUCCESS, "FAILED": self.style.ERROR}.get(word)
-        self.out.write(text, style_func=style, ending="")
-        return len(text)
+    def step(self, step: Step, ok: bool, seconds: float | None) -> None:
+        self.out.write(f"  {step.describe()}...", ending="")
+        took = f" ({seconds:.3f}s)" if ok and seconds is not None and self.verbosity >= 2 else ""
+        self.out.write(f" OK{took}" if ok else " FAILED", style_func=self.style.SUCCESS if ok else self.style.ERROR)
 
-    def flush(self) -> None:
-        self.out.flush()
+    def note(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+    def statements(self, step: Step, statements: Sequence[str]) -> None:
+        if self.verbosity >= 3:
+            self.out.write(f"  SQL of {step.describe().lower()}:", self.style.MIGRATE_LABEL)
+            for statement in statements:
+                self.out.write(f"    {statement};")
 
 
 @dataclass

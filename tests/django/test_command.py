@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 import sys
 from typing import Any
@@ -203,3 +205,19 @@ def test_mark_records_without_sql_and_repairs_an_unreadable_marker(fresh: Fresh)
 def _phoenix_kit_tables(fresh: Fresh) -> dict[str, Any]:
     tables = snapshot(fresh.conn, "public")["catalog"]["tables"]
     return {name: table for name, table in tables.items() if name.startswith("phoenix_kit")}
+
+
+def test_verbosity_2_adds_the_plan_and_timings_and_3_the_sql(fresh: Fresh) -> None:
+    quiet = fresh.command(version="2").splitlines()
+    assert "  Applying phoenix_kit V02 (drop role assignment is_active)... OK" in quiet
+    fresh.command(to="0", interactive=False, verbosity=0)
+
+    timed = fresh.command(version="2", verbosity=2).splitlines()
+    assert "    Applying phoenix_kit V01 (users, tokens and roles)" in timed  # the plan, before it runs
+    assert any(re.fullmatch(r"  Applying phoenix_kit V02 \(.*\)\.\.\. OK \(\d+\.\d{3}s\)", line) for line in timed), timed
+    assert not any("CREATE TABLE" in line for line in timed)
+    fresh.command(to="0", interactive=False, verbosity=0)
+
+    sql = fresh.command(version="1", verbosity=3)
+    assert "  SQL of applying phoenix_kit v01 (users, tokens and roles):" in sql
+    assert 'CREATE TABLE "public"."phoenix_kit_users"' in sql

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from itertools import chain
-from typing import Any, TextIO, cast
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.core.exceptions import ImproperlyConfigured
@@ -26,7 +26,7 @@ from ...plan import Step, plan
 from ...prefix import prefix_problem
 from ...status import Status, installed, named, prefix_status
 from ...fanout import PrefixResult, migrate_prefixes, read_installs
-from ..migrate_support import Request, StepWriter, VersionTargetCommand, checked_prefix, parse_request, report_results
+from ..migrate_support import CommandProgress, Request, VersionTargetCommand, checked_prefix, parse_request, report_results
 
 
 class Command(VersionTargetCommand):
@@ -129,6 +129,9 @@ class Command(VersionTargetCommand):
         else:
             self._say("Operations to perform:", self.style.MIGRATE_HEADING)
             self._say(f"  Move PhoenixKit {where} from version {current} to {target}")
+            if self.verbosity >= 2:  # the plan, as --plan prints it
+                for step in steps:
+                    self._say(f"    {step.describe()}")
             self._say("Running migrations:", self.style.MIGRATE_HEADING)
             current = self._move(alias, prefix, current, target, create_schema)
             if current == 0:
@@ -185,7 +188,7 @@ class Command(VersionTargetCommand):
 
     def _move(self, alias: str, prefix: str, current: int, target: int, create_schema: bool | None) -> int:
         """Run the steps; returns the version reached."""
-        log = cast(TextIO, StepWriter(self.stdout, self.style)) if self.verbosity >= 1 else False
+        log = CommandProgress(self.stdout, self.style, self.verbosity) if self.verbosity >= 1 else False
         try:
             if target > current:
                 return up(version=target, prefix=prefix, create_schema=create_schema, using=alias, log=log)
