@@ -188,6 +188,37 @@ class PrefixState:
         )
 
 
+def suggested_versions(relations: frozenset[str] | set[str]) -> tuple[int, int] | None:
+    """The versions whose tables and indexes ``relations`` (a prefix's) are, as (lowest, highest); None: no version's.
+
+    Versions that only add or change columns create no relation, so the tables
+    alone narrow it to a range: V11 (a column) looks like V10.
+    """
+    ours = {name for name in relations if name in CREATED_BY}
+    newest = max((CREATED_BY[name] for name in ours), default=0)
+    if newest == 0 or not TABLES_AT[newest] <= ours:
+        return None
+    later = [number for number in CREATED_BY.values() if number > newest]
+    return newest, (min(later) - 1 if later else len(VERSIONS))
+
+
+def no_marker_table(prefix: str) -> str:
+    """Why ``--mark`` / ``mark()`` cannot record a version on a prefix without the version table."""
+    return (
+        f"Prefix {prefix!r} has no phoenix_kit table, so there is no marker to record: "
+        f"install it with `manage.py phoenixkit_migrate --prefix {prefix}` instead."
+    )
+
+
+def read_relations(db: Database, prefix: str) -> frozenset[str]:
+    """The names of the tables and indexes in ``prefix``'s schema."""
+    rows = db.fetchall(
+        f"SELECT {relations_array('n')} FROM pg_catalog.pg_namespace AS n WHERE n.nspname OPERATOR(pg_catalog.=) %s",
+        [prefix],
+    )
+    return frozenset(rows[0][0]) if rows else frozenset()
+
+
 def relations_array(namespace: str) -> str:
     """SQL: the names of the tables and indexes in schema ``namespace`` (a ``pg_namespace`` alias)."""
     return f"""ARRAY(SELECT r.relname FROM pg_catalog.pg_class AS r

@@ -50,7 +50,7 @@ from .errors import (
     UnsafeDatabaseError,
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
-from .marker import OUR_TABLES, STATE_COLUMNS, STATE_FROM, PrefixState, read_marker, read_state, relations_array, write_marker
+from .marker import OUR_TABLES, no_marker_table, STATE_COLUMNS, STATE_FROM, PrefixState, read_marker, read_state, relations_array, write_marker
 from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
 from .online_claim import OnlineClaim
 from .online_work import OnlineWork
@@ -163,10 +163,7 @@ class Runner:
         with self._connection_kept(None), self._locked(session, self.lock_timeout):
             state = read_state(self.db, self.prefix)
             if not state.table_exists:
-                raise PhoenixKitError(
-                    f"Prefix {self.prefix!r} has no phoenix_kit table, so there is no marker to record: "
-                    f"install it with `manage.py phoenixkit_migrate --prefix {self.prefix}` instead."
-                )
+                raise PhoenixKitError(no_marker_table(self.prefix))
             self.db.execute_batch([write_marker(self.prefix, version), *self._restore(session)])
         return state.comment
 

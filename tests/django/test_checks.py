@@ -71,7 +71,7 @@ def test_disagreement_is_a_warning_naming_the_fix(fresh: Fresh) -> None:
     assert "records no phoenix_kit migration as applied but the marker says version 5" in warning.msg
     assert f"manage.py phoenixkit_migrate --database {fresh.alias} --mark 5" in str(warning.hint)
 
-    fresh.command(mark="5", verbosity=0)
+    fresh.command(mark="5", verbosity=0, interactive=False)
     assert check_migrations_recorded(databases=[fresh.alias]) == []
     err = StringIO()
     call_command("check", databases=[fresh.alias], stderr=err, stdout=StringIO())

@@ -192,8 +192,11 @@ def test_mark_records_without_sql_and_repairs_an_unreadable_marker(fresh: Fresh)
     fresh.conn.execute("COMMENT ON TABLE public.phoenix_kit IS 'garbage'")
     before = _phoenix_kit_tables(fresh)
 
-    output = fresh.command(mark="6")
+    with pytest.raises(CommandError, match="Recording a version runs no step and trusts you and there is no terminal"):
+        fresh.command(mark="6")  # it asks first, and a test has no terminal
+    output = fresh.command(mark="6", interactive=False)
 
+    assert "The tables and indexes of prefix 'public' are those of version 4 to 6 (V05-V06 change only columns); recording version 6." in output
     assert "Recorded version 6" in output and "'garbage'" in output
     assert fresh.marker("public") == "6"
     assert fresh.recorded() == migration_names()[:6]  # django_migrations agrees again
@@ -221,3 +224,9 @@ def test_verbosity_2_adds_the_plan_and_timings_and_3_the_sql(fresh: Fresh) -> No
     sql = fresh.command(version="1", verbosity=3)
     assert "  SQL of applying phoenix_kit v01 (users, tokens and roles):" in sql
     assert 'CREATE TABLE "public"."phoenix_kit_users"' in sql
+
+
+def test_mark_says_when_the_tables_suggest_another_version(fresh: Fresh) -> None:
+    pk.up(version=11, using=fresh.alias, log=False)  # V11 and V12 create no table or index: the tables say 10 to 12
+    output = fresh.command(mark="13", interactive=False)
+    assert "are those of version 10 to 12 (V11-V12 change only columns); recording version 13, which they do not suggest." in output

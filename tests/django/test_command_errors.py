@@ -112,7 +112,7 @@ def test_unknown_database_alias(installed: Fresh) -> None:
     assert installed.state() == before
 
 
-@pytest.mark.parametrize("options", [{}, {"mark": "8"}, {"to": "3", "interactive": False}])
+@pytest.mark.parametrize("options", [{}, {"mark": "8", "interactive": False}, {"to": "3", "interactive": False}])
 def test_lock_time_out_names_the_holder(installed: Fresh, settings: Any, options: dict[str, Any]) -> None:
     settings.PHOENIX_KIT_LOCK_TIMEOUT = 0.1
     with installed.conn.transaction():  # another migrator holds public's lock

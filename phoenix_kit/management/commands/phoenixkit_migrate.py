@@ -20,6 +20,7 @@ from django.utils.connection import ConnectionDoesNotExist
 from ... import conf, records
 from ...db import connect
 from ...errors import PhoenixKitError, StepFailedError
+from ...marker import VERSION_TABLE, no_marker_table, read_relations, suggested_versions
 from ...losses import Losses, assess, kept_schema, losing_ups, step_drops
 from ...migration import down, latest_version, mark, migrated_version, sql, up
 from ...plan import Step, plan
@@ -92,7 +93,7 @@ class Command(VersionTargetCommand):
         prefix = self._prefix(options["prefix"], alias)
         track = not conf.per_tenant() and prefix == conf.prefix() and records.applies(alias)
         if request.mode == "mark":
-            self._mark(alias, prefix, request.number)
+            self._mark(alias, prefix, request.number, options["interactive"])
             return
 
         status = prefix_status(prefix, using=alias)
@@ -252,7 +253,24 @@ class Command(VersionTargetCommand):
         if summary.failed:
             raise CommandError(f"{summary.failed} of {summary.total} prefixes failed; the others were migrated.")
 
-    def _mark(self, alias: str, prefix: str, version: int) -> None:
+    def _mark(self, alias: str, prefix: str, version: int, interactive: bool) -> None:
+        """Record ``version`` after saying what the schema's tables suggest; ask unless --noinput."""
+        relations = read_relations(connect(alias), prefix)
+        if VERSION_TABLE not in relations:
+            raise CommandError(no_marker_table(prefix))
+        suggested = suggested_versions(relations)
+        if suggested is None:
+            seen = f"The tables of prefix {prefix!r} are those of no PhoenixKit version"
+        else:
+            low, high = suggested
+            seen = f"The tables and indexes of prefix {prefix!r} are those of version {low}" + (
+                f" to {high} (V{low + 1:02d}-V{high:02d} change only columns)" if high > low else ""
+            )
+        agrees = suggested is not None and suggested[0] <= version <= suggested[1]
+        self._say(f"{seen}; recording version {version}{'' if agrees else ', which they do not suggest'}.",
+                  None if agrees else self.style.WARNING)  # fmt: skip
+        if not self._ask(interactive, "Recording a version runs no step and trusts you"):
+            return
         try:
             with transaction.atomic(using=alias):  # the marker and its records together
                 old = mark(version, prefix=prefix, using=alias)
@@ -290,15 +308,12 @@ class Command(VersionTargetCommand):
             if result.outcome == "ok" and result.version == 0:
                 self._say_if_schema_kept(alias, result.prefix)
 
-    def _ask(self, interactive: bool) -> bool:
-        """Confirm the losses just listed; False: the user said no."""
+    def _ask(self, interactive: bool, why: str = "This move loses the data listed above") -> bool:
+        """Confirm what was just listed; False: the user said no."""
         if not interactive:
             return True
         if not sys.stdin.isatty():
-            raise CommandError(
-                "This move loses the data listed above and there is no terminal to confirm it: "
-                "re-run with --noinput to proceed."
-            )
+            raise CommandError(f"{why} and there is no terminal to confirm it: re-run with --noinput to proceed.")
         try:
             answer = input("Type 'yes' to continue, or 'no' to cancel: ")
         except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C: cancelled, and the exit status says so
