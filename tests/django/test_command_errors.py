@@ -20,6 +20,7 @@ import phoenix_kit as pk
 from phoenix_kit.lock import lock_key
 from tests.django.conftest import ROOT, Fresh, django_alias, run
 from tests.helpers import database_url
+from tests.troubleshooting import documented
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,17 +93,18 @@ def _fails(fresh: Fresh, match: str, **options: Any) -> str:
 
 @pytest.mark.parametrize(("options", "match"), MISTAKES, ids=[" ".join(map(str, o.items())) for o, _ in MISTAKES])
 def test_mistake(installed: Fresh, options: dict[str, Any], match: str) -> None:
-    _fails(installed, match, **options)
+    message = _fails(installed, match, **options)
+    assert documented(message), f"not in docs/troubleshooting.md: {message}"
 
 
 def test_invalid_prefix_setting(installed: Fresh, settings: Any) -> None:
     settings.PHOENIX_KIT_PREFIX = "Bad.Prefix"
-    _fails(installed, "Invalid settings.PHOENIX_KIT_PREFIX 'Bad.Prefix': character 4 is '.' (U+002E)")
+    assert documented(_fails(installed, "Invalid settings.PHOENIX_KIT_PREFIX 'Bad.Prefix': character 4 is '.' (U+002E)"))
 
 
 def test_invalid_lock_timeout_setting(installed: Fresh, settings: Any) -> None:
     settings.PHOENIX_KIT_LOCK_TIMEOUT = "soon"
-    _fails(installed, "PHOENIX_KIT_LOCK_TIMEOUT must be a positive number of seconds, got 'soon'")
+    assert documented(_fails(installed, "PHOENIX_KIT_LOCK_TIMEOUT must be a positive number of seconds, got 'soon'"))
 
 
 def test_unknown_database_alias(installed: Fresh) -> None:
@@ -119,7 +121,7 @@ def test_lock_time_out_names_the_holder(installed: Fresh, settings: Any, options
         installed.conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("public")])
         pid = installed.conn.info.backend_pid
         message = _fails(installed, f"Timed out after 0.1s waiting for the migration lock of prefix 'public', held by backend pid {pid}.", **options)
-    assert "Raise PHOENIX_KIT_LOCK_TIMEOUT" in message
+    assert "Raise PHOENIX_KIT_LOCK_TIMEOUT" in message and documented(message)
 
 
 def test_from_the_command_line_exit_status_1_and_no_traceback(installed: Fresh) -> None:
