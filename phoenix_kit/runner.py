@@ -50,7 +50,17 @@ from .errors import (
     UnsafeDatabaseError,
 )
 from .lock import HOLDER_QUERY, acquire_statement, holder_params, lock_key, set_lock_timeout, timeout_setting
-from .marker import OUR_TABLES, no_marker_table, STATE_COLUMNS, STATE_FROM, PrefixState, read_marker, read_state, relations_array, write_marker
+from .marker import (
+    OUR_TABLES,
+    STATE_COLUMNS,
+    STATE_FROM,
+    PrefixState,
+    no_marker_table,
+    read_marker,
+    read_state,
+    relations_array,
+    write_marker,
+)
 from .online import ONLINE_MIN_BYTES, OnlineFacts, OnlineForm, online_form, read_online_facts
 from .online_claim import OnlineClaim
 from .online_work import OnlineWork
