@@ -154,9 +154,9 @@ class MigratePhoenixKit(_PhoenixKitOperation):
     def __init__(
         self,
         version: int | None = None,
+        *,
         prefix: str | None = None,
         create_schema: bool | None = None,
-        *,
         from_version: int | None = None,
     ) -> None:
         self.version = None if version is None else check_version(version)

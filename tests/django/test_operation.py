@@ -33,8 +33,8 @@ def test_bad_arguments_are_refused_when_the_migration_is_loaded(arguments: dict[
 
 
 def test_it_describes_which_versions_go_to_which_prefix() -> None:
-    assert MigratePhoenixKit(8, "auth", from_version=0).describe() == "Apply PhoenixKit V01 to V08 to prefix 'auth'"
-    assert MigratePhoenixKit(16, "auth", from_version=15).describe() == "Apply PhoenixKit V16 to prefix 'auth'"
+    assert MigratePhoenixKit(8, prefix="auth", from_version=0).describe() == "Apply PhoenixKit V01 to V08 to prefix 'auth'"
+    assert MigratePhoenixKit(16, prefix="auth", from_version=15).describe() == "Apply PhoenixKit V16 to prefix 'auth'"
     assert MigratePhoenixKit(2).describe() == (
         "Apply PhoenixKit up to V02 to prefix 'public' (PHOENIX_KIT_PREFIX); undone by rolling back V02 and above"
     )
@@ -64,7 +64,7 @@ def _collect(alias: str, operations: list[MigratePhoenixKit], *, atomic: bool = 
 
 
 def test_sqlmigrate_starts_each_operation_where_the_one_before_left_the_prefix(fresh: Fresh) -> None:
-    both = [MigratePhoenixKit(8, "auth", from_version=0), MigratePhoenixKit(16, "auth", from_version=8)]
+    both = [MigratePhoenixKit(8, prefix="auth", from_version=0), MigratePhoenixKit(16, prefix="auth", from_version=8)]
 
     forwards = _collect(fresh.alias, both)
     assert forwards.count('CREATE TABLE "auth"."phoenix_kit_users" ') == 1  # V01 once, not once per operation
@@ -80,12 +80,12 @@ def test_sqlmigrate_starts_each_operation_where_the_one_before_left_the_prefix(f
 
 def test_sqlmigrate_of_a_non_atomic_migration_makes_each_step_a_transaction(fresh: Fresh) -> None:
     fresh.command(prefix="auth", version="8", verbosity=0)
-    script = _collect(fresh.alias, [MigratePhoenixKit(10, "auth", from_version=8)], atomic=False)
+    script = _collect(fresh.alias, [MigratePhoenixKit(10, prefix="auth", from_version=8)], atomic=False)
     assert script.count("BEGIN ISOLATION LEVEL READ COMMITTED;") == script.count("COMMIT;") == 2
 
 
 def test_outside_migrate_it_prints_nothing(fresh: Fresh, capsys: pytest.CaptureFixture[str]) -> None:
-    operation = MigratePhoenixKit(3, "auth", from_version=0)
+    operation = MigratePhoenixKit(3, prefix="auth", from_version=0)
     with connections[fresh.alias].schema_editor() as editor:
         operation.database_forwards("tests", editor, ProjectState(), ProjectState())
     assert fresh.marker("auth") == "3"
