@@ -94,7 +94,6 @@ def check_migrations_recorded(
     return messages
 
 
-
 ROUTER_DOC = "docs/usage.md, \"Databases and routers\""
 
 
@@ -131,15 +130,16 @@ def check_installs_current(
     """Every install a migration manages (and the configured prefix) is at the latest version, or says how to get there."""
     latest = latest_version()
     messages: list[CheckMessage] = []
+    managed_by_apps = managed_installs() if databases else []  # read from the migration files once
+    configured = conf.prefix()
     for alias in databases or ():
-        if _unreachable(alias) is not None:
-            continue  # check_migrations_recorded says so
+        if connections[alias].vendor != "postgresql" or _unreachable(alias) is not None:
+            continue  # W003 names it, or check_migrations_recorded says it cannot connect
         # prefix -> (the version the migrations reach, the app whose migrations manage it)
         reach: dict[str, tuple[int, str]] = {}
-        configured = conf.prefix()
         if records.applies(alias) and isinstance(configured, str) and prefix_problem(configured) is None:
             reach[configured] = (latest, records.APP)  # TENANT_SCHEMA: migrate_schemas checks each tenant
-        for managed in managed_installs():
+        for managed in managed_by_apps:
             if managed.prefix is not None and records.applies(alias, managed.app_label):
                 reach[managed.prefix] = (managed.version, managed.app_label)
         for status in named(sorted(reach), using=alias) if reach else ():

@@ -24,9 +24,12 @@ class Managed:
     migration: str  # the migration that reaches it
 
 
-def managed_installs() -> list[Managed]:
-    """For each app and prefix, the highest version its migrations reach, by app label then prefix."""
-    loader = MigrationLoader(None, ignore_no_migrations=True)
+def managed_installs(loader: MigrationLoader | None = None) -> list[Managed]:
+    """For each app and prefix, the highest version its migrations reach, by app label then prefix.
+
+    ``loader``: the migration files already loaded by the caller (loading them again would cost as much).
+    """
+    loader = loader or MigrationLoader(None, ignore_no_migrations=True)
     best: dict[tuple[str, str | None], Managed] = {}
     for (app_label, name), migration in sorted(loader.disk_migrations.items()):
         for operation in migration.operations:

@@ -50,7 +50,8 @@ class Command(VersionTargetCommand):
         package = self._migrations_package(app_label)
         prefix = self._prefix(options["prefix"])
         target = latest_version() if options["version"] is None else parse_version(options["version"], "--version", 1)
-        reached = self._reached(app_label, prefix)
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        reached = self._reached(loader, app_label, prefix)
         since = 0 if reached is None else reached.version
         if options["no_create_schema"] and since:
             raise CommandError(f"--no-create-schema applies to installs: {app_label} already installs prefix {prefix!r}.")
@@ -66,7 +67,7 @@ class Command(VersionTargetCommand):
             )
         no_schema: dict[str, Any] = {"create_schema": False} if options["no_create_schema"] else {}
         operation = MigratePhoenixKit(version=target, prefix=prefix, **no_schema, from_version=since)
-        migration = self._migration(app_label, options["name"] or name_fragment(prefix, since, target), operation)
+        migration = self._migration(loader, app_label, options["name"] or name_fragment(prefix, since, target), operation)
         writer = MigrationWriter(migration)
         path = Path(writer.path)
         if path.exists():
@@ -107,9 +108,9 @@ class Command(VersionTargetCommand):
             )
         return checked_prefix(given, "--prefix")
 
-    def _reached(self, app_label: str, prefix: str) -> Managed | None:
+    def _reached(self, loader: MigrationLoader, app_label: str, prefix: str) -> Managed | None:
         """What ``app_label``'s migrations bring ``prefix`` to; refused when another app's manage it."""
-        found = [managed for managed in managed_installs() if managed.prefix == prefix]
+        found = [managed for managed in managed_installs(loader) if managed.prefix == prefix]
         others = sorted({managed.app_label for managed in found} - {app_label})
         if others:
             raise CommandError(
@@ -117,10 +118,10 @@ class Command(VersionTargetCommand):
             )
         return found[0] if found else None
 
-    def _migration(self, app_label: str, name: str, operation: MigratePhoenixKit) -> Migration:
+    def _migration(self, loader: MigrationLoader, app_label: str, name: str, operation: MigratePhoenixKit) -> Migration:
         if not name.isidentifier():
             raise CommandError(f"--name must be a valid Python identifier, got {name!r}.")
-        leaves = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes(app_label)
+        leaves = loader.graph.leaf_nodes(app_label)
         if len(leaves) > 1:
             names = ", ".join(leaf for _, leaf in leaves)
             raise CommandError(f"App {app_label!r} has conflicting migrations ({names}): run `manage.py makemigrations --merge` first.")
