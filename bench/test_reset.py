@@ -23,6 +23,7 @@ import environ
 import psycopg
 from django.conf import settings
 
+from phoenix_kit.db import PsycopgDatabase
 from phoenix_kit.pristine import Pristine, read_fresh
 
 USER = "INSERT INTO public.phoenix_kit_users (email, hashed_password, inserted_at, updated_at) VALUES ('b@example.com', 'x', now(), now())"
@@ -44,7 +45,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         with bl.connect(url) as writer, bl.connect(url) as own:
-            reset = Pristine(own)
+            reset = Pristine(PsycopgDatabase(own))
             reset.reset()  # learns the fresh state once, as at the start of a test run
             every = _every_table(writer)
 
@@ -104,7 +105,7 @@ def _django(url: str) -> None:
 def _every_table(conn: psycopg.Connection[Any]) -> list[str]:
     """One row into each phoenix_kit table of "public", referenced tables first: every NOT NULL or foreign-key column filled."""
     statements = []
-    for table in read_fresh(conn, "public", 16).tables:
+    for table in read_fresh(PsycopgDatabase(conn), "public", 16).tables:
         if not table.name.startswith("phoenix_kit"):
             continue  # Django's tables share "public"
         columns = conn.execute(

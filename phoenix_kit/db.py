@@ -1,21 +1,26 @@
-"""The one interface the core needs from a connection, and its psycopg form.
+"""The one interface the core needs from a connection, and its forms outside Django.
 
-The core runs on a Django alias (``phoenix_kit.django_db``) or on a bare
-psycopg connection; both provide :class:`Database`. ``atomic()`` must open a
+The core runs on a Django alias (``phoenix_kit.django_db``), on a caller's
+psycopg connection (:class:`PsycopgDatabase`) or on a connection phoenix_kit
+opened itself with the project's driver (:class:`OwnDatabase`); each provides
+:class:`Database`. ``atomic()`` must open a
 transaction, or a savepoint when one is already open, so steps run inside
 an outer transaction (Django's ``migrate``) become savepoints of it.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-import psycopg
-from psycopg.pq import TransactionStatus
+from . import driver
+
+if TYPE_CHECKING:
+    import psycopg
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -24,15 +29,7 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 TransactionState = Literal["none", "open"]
 
 
-class StatementFailed(Exception):
-    """Statement ``index`` of a batch failed; the ones after it did not run."""
-
-    def __init__(self, index: int, error: psycopg.Error) -> None:
-        super().__init__(str(error))
-        self.index = index
-        self.error = error
-
-
+@runtime_checkable
 class Database(Protocol):
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         """Run one statement; never leaves open a transaction that was not open before."""
@@ -57,35 +54,6 @@ class Database(Protocol):
         """Release a connection the adapter opened itself (a worker thread's); never the caller's."""
 
 
-def run_batch(connection: psycopg.Connection[Any], statements: Sequence[str]) -> None:
-    """Pipeline mode: one round trip, and each statement's own result, so a failure names its statement.
-
-    ``prepare=False``: nothing relies on server-side prepared statements
-    (transaction-pooling PgBouncer hands each transaction another server).
-    A libpq older than 14 has no pipeline mode: then one round trip per statement.
-    """
-    if not psycopg.Pipeline.is_supported():
-        with connection.cursor() as cursor:
-            for index, statement in enumerate(statements):
-                try:
-                    cursor.execute(statement, prepare=False)
-                except psycopg.Error as exc:
-                    raise StatementFailed(index, exc) from exc
-        return
-    cursors = [connection.cursor() for _ in statements]
-    try:
-        with connection.pipeline():
-            for cursor, statement in zip(cursors, statements):
-                cursor.execute(statement, prepare=False)
-    except psycopg.Error as exc:
-        # Statements before the failing one have a result; it and those after have none.
-        index = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(statements) - 1)
-        raise StatementFailed(index, exc) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
-
-
 class WaitBoundExceeded(Exception):
     """:meth:`Database.run_alone` cancelled its statement: it had waited for locks longer than allowed."""
 
@@ -101,8 +69,8 @@ _WAITING_QUERY = (
 )
 
 
-def run_waits_bounded(connection: psycopg.Connection[Any], sql: str, bound: float) -> None:
-    """``sql`` in autocommit, cancelled once it has spent ``bound`` seconds waiting for locks in all.
+def run_waits_bounded(connection: Any, sql: str, bound: float) -> None:
+    """``sql`` in autocommit on a driver connection, cancelled once it has spent ``bound`` seconds waiting for locks in all.
 
     Its work is not bounded: a concurrent index build on a large table may take
     minutes. A watchdog thread samples, on a connection of its own, whether the
@@ -115,9 +83,10 @@ def run_waits_bounded(connection: psycopg.Connection[Any], sql: str, bound: floa
     watchdog = _Watchdog(connection, tag, bound)
     watchdog.start()
     try:
-        connection.execute(tag + sql, prepare=False)
-    except psycopg.errors.QueryCanceled as exc:
-        if watchdog.cancelled:
+        driver.execute(connection, tag + sql)
+    except Exception as exc:
+        error = driver.server_error(exc)
+        if watchdog.cancelled and error is not None and error.sqlstate == "57014":  # query_canceled
             raise WaitBoundExceeded() from exc
         raise
     finally:
@@ -127,11 +96,10 @@ def run_waits_bounded(connection: psycopg.Connection[Any], sql: str, bound: floa
 class _Watchdog(threading.Thread):
     """Cancels the statement starting with ``tag`` on ``connection`` once it has waited ``bound`` seconds for locks."""
 
-    def __init__(self, connection: psycopg.Connection[Any], tag: str, bound: float) -> None:
+    def __init__(self, connection: Any, tag: str, bound: float) -> None:
         super().__init__(name="phoenix_kit-watchdog", daemon=True)
         self.connection, self.tag, self.bound = connection, tag, bound
-        # Read here, before the statement runs: libpq connections are not for two threads at once.
-        self._dsn, self._password = connection.info.dsn, connection.info.password
+        self._open = driver.opener(connection)
         self.cancelled = False
         self._ended = threading.Event()
         self._guard = threading.Lock()  # the end of the statement and a cancel exclude each other
@@ -162,19 +130,25 @@ class _Watchdog(threading.Thread):
             self._ended.set()
         self.join(_WATCH_EVERY)
 
-    def _connect(self) -> psycopg.Connection[Any] | None:
+    def _connect(self) -> Any:
         try:
-            return psycopg.connect(self._dsn, password=self._password, autocommit=True)
-        except psycopg.Error:
+            return self._open()
+        except Exception as exc:
+            if driver.server_error(exc) is None:
+                raise
             return None
 
-    def _working(self, side: psycopg.Connection[Any] | None) -> tuple[psycopg.Connection[Any] | None, bool]:
+    def _working(self, side: Any) -> tuple[Any, bool]:
         """(the side connection, still usable or None; whether the statement was seen working, not waiting)."""
         if side is None:
             return None, False
         try:
-            row = side.execute(_WAITING_QUERY, [self.tag], prepare=False).fetchone()
-        except psycopg.Error:  # e.g. PgBouncer's query_wait_timeout: from now on it cannot see
+            with side.cursor() as cursor:
+                cursor.execute(_WAITING_QUERY, [self.tag])
+                row = cursor.fetchone()
+        except Exception as exc:  # e.g. PgBouncer's query_wait_timeout: from now on it cannot see
+            if driver.server_error(exc) is None:
+                raise
             side.close()
             return None, False
         return side, row is not None and row[0] != "Lock"
@@ -184,7 +158,7 @@ class _Watchdog(threading.Thread):
             if self._ended.is_set():
                 return
             self.cancelled = True
-            getattr(self.connection, "cancel_safe", self.connection.cancel)()
+            driver.cancel(self.connection)
 
 
 class PsycopgDatabase:
@@ -204,7 +178,7 @@ class PsycopgDatabase:
             return list(cursor.fetchall()) if cursor.description else []
 
     def execute_batch(self, statements: Sequence[str]) -> None:
-        run_batch(self.connection, statements)
+        driver.run_batch(self.connection, statements)
 
     def atomic(self) -> AbstractContextManager[object]:
         # transaction() commits at its end when it is the outermost block, even
@@ -220,16 +194,64 @@ class PsycopgDatabase:
             self.connection.autocommit = autocommit
 
     def transaction_state(self) -> TransactionState:
-        idle = self.connection.info.transaction_status == TransactionStatus.IDLE
-        return "none" if idle else "open"
+        return "none" if driver.idle(self.connection) else "open"
 
     def close(self) -> None:
         pass  # the caller's connection
 
 
+class OwnDatabase:
+    """A :class:`Database` over an autocommit connection of either driver that phoenix_kit opened and owns.
+
+    Only phoenix_kit runs on it, so its transactions are its own: ``BEGIN`` and
+    savepoints it names, whatever the driver.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self._depth = 0  # open atomic() blocks
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def execute_batch(self, statements: Sequence[str]) -> None:
+        driver.run_batch(self.connection, statements)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        savepoint = f"phoenix_kit_{self._depth}" if self._depth else None
+        driver.execute(self.connection, f"SAVEPOINT {savepoint}" if savepoint else "BEGIN")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            undo = [f"ROLLBACK TO SAVEPOINT {savepoint}", f"RELEASE SAVEPOINT {savepoint}"] if savepoint else ["ROLLBACK"]
+            with suppress(Exception):  # a lost session ends its transaction anyway; the error says why
+                for statement in undo:
+                    driver.execute(self.connection, statement)
+            raise
+        self._depth -= 1
+        driver.execute(self.connection, f"RELEASE SAVEPOINT {savepoint}" if savepoint else "COMMIT")
+
+    def run_alone(self, sql: str, wait_bound: float) -> None:
+        run_waits_bounded(self.connection, sql, wait_bound)
+
+    def transaction_state(self) -> TransactionState:
+        return "open" if self._depth else "none"
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def connect(using: object) -> Database:
-    """A :class:`Database` for a Django alias or a psycopg connection."""
-    if isinstance(using, psycopg.Connection):
+    """A :class:`Database` for a Django alias or a psycopg connection (or a :class:`Database`, as it is)."""
+    if isinstance(using, Database):
+        return using
+    psycopg = sys.modules.get("psycopg")  # imported by whoever made a psycopg connection
+    if psycopg is not None and isinstance(using, psycopg.Connection):
         return PsycopgDatabase(using)
     if isinstance(using, str):
         from django.conf import settings
@@ -242,14 +264,9 @@ def connect(using: object) -> Database:
         from .django_db import DjangoDatabase
 
         return DjangoDatabase(using)
+    if type(using).__module__.startswith("psycopg2"):
+        raise TypeError(
+            "using= takes a psycopg (3) connection, not a psycopg2 one: pass the connection's Django alias instead"
+        )
     raise TypeError(f"using must be a Django database alias or a psycopg.Connection, got {using!r}")
 
-
-def database_error(exc: BaseException) -> psycopg.Error | None:
-    """The psycopg error behind ``exc`` (Django wraps them), if any."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, psycopg.Error):
-            return seen
-        seen = seen.__cause__
-    return None

@@ -13,9 +13,8 @@ from typing import Any, Sequence
 from django.db import connections, transaction
 from django.utils.connection import ConnectionDoesNotExist
 
-from psycopg.pq import TransactionStatus
-
-from .db import Params, TransactionState, run_batch, run_waits_bounded
+from . import driver
+from .db import Params, TransactionState, run_waits_bounded
 
 
 class DjangoDatabase:
@@ -38,7 +37,7 @@ class DjangoDatabase:
         # On the driver's connection: Django's cursor has no pipeline mode.
         # Same session, so Django's transaction and savepoints still apply.
         self.connection.ensure_connection()
-        run_batch(self.connection.connection, statements)
+        driver.run_batch(self.connection.connection, statements)
 
     def atomic(self) -> AbstractContextManager[object]:
         return transaction.atomic(using=self.alias)
@@ -53,7 +52,7 @@ class DjangoDatabase:
     def server_transaction_started(self) -> bool:
         """False inside an ``atomic()`` block that has sent nothing yet (Django begins lazily)."""
         self.connection.ensure_connection()
-        return bool(self.connection.connection.info.transaction_status != TransactionStatus.IDLE)
+        return not driver.idle(self.connection.connection)
 
     def close(self) -> None:
         # Django connections are per thread: this closes only the calling thread's.

@@ -25,7 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .db import Database, database_error
+from .db import Database
+from .driver import database_error
 from .errors import MarkerError
 from .fanout import Move
 from .marker import CREATED_SCHEMA_COMMENT, PrefixState

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .blocking import Retry, describe_all, read_blockers, read_snapshot_holders
-from .db import Database, Params, WaitBoundExceeded, database_error
+from .db import Database, Params, WaitBoundExceeded
+from .driver import database_error
 from .errors import TablesLockedError
 from .lock import acquire_statement, set_lock_timeout, timeout_setting
 from .online import INVALID_INDEX_QUERY, Batches, IndexBuild, OnlineForm, Validation, Work

@@ -23,17 +23,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
+from .db import Database
+from .driver import StatementFailed, database_error
 from .migration import latest_version, up
 from .prefix import prefix_problem
 from .sqltext import SAFE_SEARCH_PATH, quote_ident, quote_literal, set_local
 
-Connection = psycopg.Connection[Any]
-
 
 class PristineError(Exception):
     """An install cannot be put back as a fresh install leaves it."""
+
+
+class _Learned(Exception):
+    """Ends the transaction of a scratch install, rolling it back."""
+
+
+# The check query's name on its session.
+_CHECK = "phoenix_kit_pristine_check"
+# invalid_sql_statement_name: the check is no longer prepared. psycopg 3 deallocates
+# every prepared statement when a transaction in which it prepared its own rolls back.
+_GONE = "26000"
+# ...and undefined_table, undefined_column: an install the check reads was dropped or moved.
+_RETRY = frozenset({_GONE, "42P01", "42703"})
 
 
 @dataclass(frozen=True)
@@ -90,17 +101,19 @@ _FINGERPRINT = """(SELECT pg_catalog.array_agg(n.nspname::pg_catalog.text OPERAT
 class Pristine:
     """Puts every install of one database back as a fresh install of its version leaves it.
 
-    Keep one per connection: it prepares its query there. ``fresh`` is where it
-    keeps the fresh state of each version it has learned; share one between the
-    connections of a process, so that a new connection does not learn again.
+    Keep one per session, in autocommit: it prepares its query there (SQL
+    ``PREPARE``, so on either driver). ``fresh`` is where it keeps the fresh
+    state of each version it has learned; share one between the sessions of a
+    process, so that a new session does not learn again.
     """
 
-    def __init__(self, connection: Connection, fresh: dict[int, FreshInstall] | None = None) -> None:
-        self.connection = connection
+    def __init__(self, database: Database, fresh: dict[int, FreshInstall] | None = None) -> None:
+        self.database = database
         self._fresh = {} if fresh is None else fresh
         self._fingerprint: list[str] | None = None
         self._installs: list[_Install] = []
         self._query = f"SELECT {_FINGERPRINT}"
+        self._prepared = False
 
     def reset(self) -> list[str]:
         """Put back what differs from the fresh installs; returns what was reset (``schema.table``, sequences too)."""
@@ -123,14 +136,37 @@ class Pristine:
 
     def _check(self) -> list[Any]:
         try:
-            row = self.connection.execute(self._query, prepare=True).fetchone()
-        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+            return self._execute()
+        except Exception as exc:
+            error = database_error(exc)
+            if error is None or error.sqlstate not in _RETRY:
+                raise
+            if error.sqlstate == _GONE:
+                self._prepared = False
+                return self._execute()
             # An install was dropped or moved since the query was planned: plan again.
             self._fingerprint = None
-            self._query = f"SELECT {_FINGERPRINT}"
-            row = self.connection.execute(self._query).fetchone()
-        assert row is not None
-        return list(row)
+            self._use(f"SELECT {_FINGERPRINT}")
+            return self._check()
+
+    def _execute(self) -> list[Any]:
+        if not self._prepared:
+            self.database.fetchall(f"PREPARE {_CHECK} AS {self._query}")
+            self._prepared = True
+        ((*row,),) = self.database.fetchall(f"EXECUTE {_CHECK}")
+        return row
+
+    def _use(self, query: str) -> None:
+        """Check with ``query`` from now on."""
+        if self._prepared:
+            self._prepared = False
+            try:
+                self.database.fetchall(f"DEALLOCATE {_CHECK}")
+            except Exception as exc:
+                error = database_error(exc)
+                if error is None or error.sqlstate != _GONE:
+                    raise
+        self._query = query
 
     def _plan(self, fingerprint: list[str]) -> None:
         """Learn the installs (and the fresh state of their versions), and write the query that checks them."""
@@ -141,7 +177,7 @@ class Pristine:
                 versions[schema] = int(marker)  # an unreadable or newer marker: not ours to judge
         self._learn(set(versions.values()) - set(self._fresh))
         present: dict[str, set[str]] = {}
-        for schema, name in self.connection.execute(
+        for schema, name in self.database.fetchall(
             "SELECT n.nspname, c.relname FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n "
             "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE n.nspname OPERATOR(pg_catalog.=) ANY (%s) "
             "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,S}')",
@@ -160,7 +196,7 @@ class Pristine:
             parts += [_digest(schema, table.name) for table in install.tables]
             parts += [_position(schema, name) for name in install.sequences]
         self._fingerprint = fingerprint
-        self._query = "SELECT " + ",\n".join(parts)
+        self._use("SELECT " + ",\n".join(parts))
 
     def _learn(self, versions: Iterable[int]) -> None:
         """The fresh state of ``versions``, from a throwaway install rolled back at the end."""
@@ -168,10 +204,14 @@ class Pristine:
         if not wanted:
             return
         scratch = f"pkt_fresh_{uuid.uuid4().hex[:12]}"
-        with self.connection.transaction(force_rollback=True):
-            for version in wanted:
-                up(version=version, prefix=scratch, using=self.connection, log=False)
-                self._fresh[version] = read_fresh(self.connection, scratch, version)
+        try:
+            with self.database.atomic():
+                for version in wanted:
+                    up(version=version, prefix=scratch, using=self.database, log=False)
+                    self._fresh[version] = read_fresh(self.database, scratch, version)
+                raise _Learned()  # roll the scratch install back
+        except _Learned:
+            pass
 
     def _restore(self, dirty: list[tuple[_Install, list[FreshTable], list[str]]]) -> None:
         statements = [set_local("search_path", SAFE_SEARCH_PATH)]
@@ -187,16 +227,17 @@ class Pristine:
                 target = quote_literal(f"{schema}.{quote_ident(name)}")
                 statements.append(f"SELECT pg_catalog.setval({target}::pg_catalog.regclass, {last}, {called})")
         try:
-            with self.connection.transaction(), self.connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement, prepare=False)
-        except psycopg.errors.IntegrityError as exc:
+            with self.database.atomic():
+                self.database.execute_batch(statements)
+        except StatementFailed as failed:
+            if (failed.error.sqlstate or "")[:2] != "23":  # integrity_constraint_violation
+                raise failed.exception from None
             where = ", ".join(install.schema for install, _, _ in dirty)
             raise PristineError(
-                f"Cannot reset the PhoenixKit install(s) {where} after the test: {exc.diag.message_primary} "
-                f"({exc.diag.constraint_name or 'constraint'}). Rows of another table still reference rows the "
+                f"Cannot reset the PhoenixKit install(s) {where} after the test: {failed.error.message} "
+                f"({failed.error.constraint or 'constraint'}). Rows of another table still reference rows the "
                 f"test wrote: have the test's flush cover that table's app too (available_apps)."
-            ) from exc
+            ) from failed.exception
 
 
 def _rows(schema: str, table: FreshTable) -> str:
@@ -228,15 +269,15 @@ def _put_back(schema: str, table: FreshTable) -> list[str]:
     ]
 
 
-def read_fresh(connection: Connection, schema: str, version: int) -> FreshInstall:
+def read_fresh(database: Database, schema: str, version: int) -> FreshInstall:
     """The tables, rows and sequences of ``schema``, taken as what a fresh install of ``version`` holds."""
-    names = [name for (name,) in connection.execute(
+    names = [name for (name,) in database.fetchall(
         "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n "
         "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE n.nspname OPERATOR(pg_catalog.=) %s "
         "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}') ORDER BY c.relname::pg_catalog.text COLLATE \"C\"",
         [schema],
     )]  # fmt: skip
-    references = connection.execute(
+    references = database.fetchall(
         "SELECT c.relname::pg_catalog.text, f.relname::pg_catalog.text FROM pg_catalog.pg_constraint AS k "
         "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) k.conrelid "
         "JOIN pg_catalog.pg_class AS f ON f.oid OPERATOR(pg_catalog.=) k.confrelid "
@@ -244,38 +285,38 @@ def read_fresh(connection: Connection, schema: str, version: int) -> FreshInstal
         "WHERE k.contype OPERATOR(pg_catalog.=) 'f' AND n.nspname OPERATOR(pg_catalog.=) %s "
         "AND f.relnamespace OPERATOR(pg_catalog.=) c.relnamespace",
         [schema],
-    ).fetchall()
-    tables = [_fresh_table(connection, schema, name) for name in _referenced_first(names, references)]
+    )
+    tables = [_fresh_table(database, schema, name) for name in _referenced_first(names, references)]
     sequences = {}
-    for (name,) in connection.execute(
+    for (name,) in database.fetchall(
         "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n "
         "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE n.nspname OPERATOR(pg_catalog.=) %s "
         "AND c.relkind OPERATOR(pg_catalog.=) 'S'",
         [schema],
-    ).fetchall():
-        ((position,),) = connection.execute(f"SELECT {_position(schema, name)}").fetchall()
+    ):
+        ((position,),) = database.fetchall(f"SELECT {_position(schema, name)}")
         sequences[name] = position
     return FreshInstall(version, tuple(tables), sequences)
 
 
-def _fresh_table(connection: Connection, schema: str, name: str) -> FreshTable:
+def _fresh_table(database: Database, schema: str, name: str) -> FreshTable:
     target = f"{quote_ident(schema)}.{quote_ident(name)}"
-    ((digest, rows),) = connection.execute(
+    ((digest, rows),) = database.fetchall(
         f"SELECT {_digest(schema, name)}, (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x))::pg_catalog.text FROM {target} AS x)"
-    ).fetchall()
-    columns = tuple(column for (column,) in connection.execute(
+    )
+    columns = tuple(column for (column,) in database.fetchall(
         "SELECT attname::pg_catalog.text FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) %s::pg_catalog.regclass "
         "AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped ORDER BY attnum",
         [target],
     ))  # fmt: skip
     key = None
     if rows is not None:
-        keys = connection.execute(
+        keys = database.fetchall(
             "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_attribute AS a "
             "ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey) "
             "WHERE i.indrelid OPERATOR(pg_catalog.=) %s::pg_catalog.regclass AND i.indisprimary",
             [target],
-        ).fetchall()
+        )
         if len(keys) != 1:
             raise PristineError(f"{target} has seed rows but no one-column primary key to put them back by")
         ((key,),) = keys

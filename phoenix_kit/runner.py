@@ -34,10 +34,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
-import psycopg
-
 from .blocking import Retry, describe_all, read_blockers
-from .db import Database, StatementFailed, database_error
+from .db import Database
+from .driver import ServerError, StatementFailed, database_error
 from .errors import (
     ConcurrentMigrationError,
     ConnectionLostError,
@@ -339,15 +338,15 @@ class Runner:
             self.db.execute_batch([*statements, *self._restore(session)])
         except StatementFailed as failed:
             if failed.error.sqlstate == "55P03":  # lock_not_available: this attempt waited long enough
-                raise _TablesBusy(step) from failed.error
+                raise _TablesBusy(step) from failed.exception
             if failed.error.sqlstate == UNSAFE_SQLSTATE:
                 raise UnsafeDatabaseError(
                     f"phoenix_kit {step.version.label} refused prefix {self.prefix!r}: "
-                    f"{_server_message(failed.error)} Nothing was changed."
-                ) from failed.error
+                    f"{failed.error.message} Nothing was changed."
+                ) from failed.exception
             if failed.index >= len(statements):  # restoring the caller's settings: not the step's fault
-                raise failed.error
-            raise self._step_failed(step, statements[failed.index], failed.error) from failed.error
+                raise failed.exception
+            raise self._step_failed(step, statements[failed.index], failed.error) from failed.exception
 
     def _run_online(
         self, form: OnlineForm, size: int, seen: int, create_schema: bool, session: _Session
@@ -487,7 +486,7 @@ class Runner:
             raise
         except Exception as exc:
             error = database_error(exc)
-            if error is None or not _session_ended(error):
+            if error is None or not error.session_ended:
                 raise
             if self._callers_transaction:
                 where = "the transaction this run was in was rolled back: the prefix is at the version it had before it"
@@ -497,7 +496,7 @@ class Runner:
                 where = f"prefix {self.prefix!r} is at version {committed}, as the last committed step left it"
             raise ConnectionLostError(
                 f"The server, or a pooler in front of it, ended the session while phoenix_kit was migrating "
-                f"prefix {self.prefix!r} ({_server_message(error)}); steps are atomic, so {where}. Reconnect and "
+                f"prefix {self.prefix!r} ({error.message}); steps are atomic, so {where}. Reconnect and "
                 f"run again; if a timeout ended it, raise it for the migrating role: the server's "
                 f"idle_in_transaction_session_timeout or statement_timeout, or PgBouncer's query_timeout, "
                 f"query_wait_timeout or idle_transaction_timeout."
@@ -531,7 +530,7 @@ class Runner:
             f"(each step is atomic, so the prefix is consistent): run again once it has finished."
         )
 
-    def _step_failed(self, step: Step, statement: str, error: psycopg.Error) -> StepFailedError:
+    def _step_failed(self, step: Step, statement: str, error: ServerError) -> StepFailedError:
         hint = ""
         if error.sqlstate in _CATALOG_MISMATCH:
             hint = (
@@ -543,7 +542,7 @@ class Runner:
         return StepFailedError(
             f"phoenix_kit {step.version.label} {step.direction} failed on prefix {self.prefix!r} "
             f"and was rolled back; the prefix stays at version {step.source}.\n"
-            f"PostgreSQL said: {str(error).strip()}\nStatement: {statement}{hint}",
+            f"PostgreSQL said: {error.text}\nStatement: {statement}{hint}",
             step.version.number,
             statement,
         )
@@ -551,16 +550,3 @@ class Runner:
     def _say(self, text: str) -> None:
         self.log.note(text)
 
-
-def _server_message(error: psycopg.Error) -> str:
-    return (error.diag.message_primary or str(error)).strip()
-
-
-def _session_ended(error: psycopg.Error) -> bool:
-    """The session is gone: the server ended it (admin shutdown, idle timeout) or the link broke."""
-    state = error.sqlstate or ""
-    # connection_exception, operator_intervention (shutdown, terminate),
-    # idle_in_transaction_session_timeout, transaction_timeout; no SQLSTATE: the link broke.
-    if state[:2] == "08" or state[:3] == "57P" or state in ("25P03", "25P04"):
-        return True
-    return not state and isinstance(error, psycopg.OperationalError)

@@ -14,15 +14,15 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-import psycopg
 from django.db import connections
 
-from . import conf, migration, records
+from . import conf, driver, migration, records
+from .db import OwnDatabase
 from .pristine import FreshInstall, Pristine
 
 # (process, alias, database name) -> its reset; the process, so that a forked
 # worker (Django's --parallel) never uses its parent's socket.
-_resets: dict[tuple[int, str, str], Pristine] = {}
+_resets: dict[tuple[int, str, str], tuple[OwnDatabase, Pristine]] = {}
 # What fresh installs hold, learned once per process whatever the connection.
 _fresh: dict[int, FreshInstall] = {}
 
@@ -51,31 +51,42 @@ def reset_test_databases(aliases: Iterable[str]) -> None:
 
 def prepare_database(settings_dict: dict[str, Any], alias: str) -> None:
     """:func:`prepare_test_databases` for a database Django has no alias for (a ``--parallel`` clone)."""
-    with _connect(settings_dict, alias) as connection:
+    database = _connect(settings_dict, alias)
+    try:
         if not conf.per_tenant():  # tenants' installs come with the tenants a test creates
-            migration.ensure_current(using=connection)
+            migration.ensure_current(using=database)
         if conf.test_reset():
-            Pristine(connection, _fresh).reset()
+            Pristine(database, _fresh).reset()
+    finally:
+        database.close()
 
 
 def close() -> None:
     """End this process's reset connections."""
     for key in [key for key in _resets if key[0] == os.getpid()]:
-        _resets.pop(key).connection.close()
+        _resets.pop(key)[0].close()
 
 
 def _reset_for(settings_dict: dict[str, Any], alias: str) -> Pristine:
     key = (os.getpid(), alias, str(settings_dict["NAME"]))
     found = _resets.get(key)
-    if found is None or found.connection.closed:
-        found = _resets[key] = Pristine(_connect(settings_dict, alias), _fresh)
-    return found
+    if found is None or driver.closed(found[0].connection):
+        database = _connect(settings_dict, alias)
+        found = _resets[key] = (database, Pristine(database, _fresh))
+    return found[1]
 
 
-def _connect(settings_dict: dict[str, Any], alias: str) -> psycopg.Connection[Any]:
-    """A plain autocommit psycopg connection to the database ``settings_dict`` names, as Django would connect."""
+def _connect(settings_dict: dict[str, Any], alias: str) -> OwnDatabase:
+    """A plain autocommit connection to the database ``settings_dict`` names, as Django would connect.
+
+    Through the alias's backend, so with the project's driver (psycopg 3 or
+    psycopg2) and its settings (psycopg 3's ``prepare_threshold`` included), but
+    never from its pool, and with the driver's own cursors.
+    """
     wrapper = connections[alias].__class__(settings_dict, alias)
     params = wrapper.get_connection_params()
-    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+    for django_only in ("cursor_factory", "context"):
         params.pop(django_only, None)
-    return psycopg.connect(**params, autocommit=True)
+    connection = wrapper.Database.connect(**params)
+    connection.autocommit = True
+    return OwnDatabase(connection)

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 import phoenix_kit as pk
+from phoenix_kit.db import PsycopgDatabase
 from phoenix_kit.pristine import Pristine, PristineError
 
 USER = "INSERT INTO {s}.phoenix_kit_users (email, hashed_password, inserted_at, updated_at) VALUES ('{e}', 'x', now(), now())"
@@ -37,7 +38,7 @@ def settled(fresh_conn: psycopg.Connection[Any]) -> tuple[psycopg.Connection[Any
     """A database with "public" at 16 and "auth" at 8, reset once: (connection, its reset, the pristine state)."""
     pk.up(prefix="public", using=fresh_conn, log=False)
     pk.up(version=8, prefix="auth", using=fresh_conn, log=False)
-    reset = Pristine(fresh_conn)
+    reset = Pristine(PsycopgDatabase(fresh_conn))
     reset.reset()  # the seed rows' clocks may differ from the fresh install's (a second apart): put back once
     return fresh_conn, reset, {"public": state(fresh_conn, "public"), "auth": state(fresh_conn, "auth")}
 
@@ -118,9 +119,9 @@ def test_a_row_elsewhere_that_references_one_the_test_wrote_is_a_clear_error(set
 
 
 def test_the_cost_of_a_clean_check_is_one_query(settled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn, reset, _ = settled
+    _, reset, _ = settled
     seen: list[str] = []
-    execute: Callable[..., Any] = conn.execute
-    monkeypatch.setattr(conn, "execute", lambda query, *a, **k: seen.append(str(query)) or execute(query, *a, **k))
+    fetchall: Callable[..., Any] = reset.database.fetchall
+    monkeypatch.setattr(reset.database, "fetchall", lambda query, *a, **k: seen.append(str(query)) or fetchall(query, *a, **k))
     reset.reset()
-    assert len(seen) == 1
+    assert seen == ["EXECUTE phoenix_kit_pristine_check"]
