@@ -1,15 +1,13 @@
 """What is built for users: the wheel (its metadata, a user's module type-checking against it with
 ``mypy --strict``) and the sdist (the whole project, whose tests run from it).
 
-Built from a copy of the source tree (building in place would leave ``build/``
-and an ``.egg-info`` in it), installed into a new virtual environment, as pip
-would for a user.
+Built (``tests/packaging.py``) and installed into a new virtual environment, as
+pip would for a user.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -20,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import database_url
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.packaging import build_wheel, copy_of_the_tree, run
 
 USER_MODULE = '''
 import psycopg
@@ -40,23 +37,7 @@ release: str = phoenix_kit.__version__
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = copy_of_the_tree(tmp_path_factory.mktemp("source"))
-    out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)])
-    (found,) = out.glob("django_phoenix_kit-*.whl")
-    return found
-
-
-def copy_of_the_tree(where: Path) -> Path:
-    """The source tree without what a checkout's use leaves in it (caches, builds, the example's data)."""
-    ignored = (".git", ".pgdata", "__pycache__", "*.egg-info", "build", "dist", ".venv", ".tox", ".*_cache")
-    return Path(shutil.copytree(ROOT, where / "tree", ignore=shutil.ignore_patterns(*ignored)))
-
-
-def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, **kwargs)  # type: ignore[call-overload]
-    assert result.returncode == 0, f"{' '.join(argv)}:\n{result.stdout}\n{result.stderr}"
-    return result
+    return build_wheel(tmp_path_factory)
 
 
 def test_the_wheel_says_what_it_is(wheel: Path) -> None:
@@ -67,6 +48,10 @@ def test_the_wheel_says_what_it_is(wheel: Path) -> None:
     assert "phoenix_kit/py.typed" in names
     assert not [name for name in names if name.startswith("tests/")]
     assert "License-Expression: MIT" in metadata and "Classifier: Typing :: Typed" in metadata
+    # No driver unless asked for: Django would switch a psycopg2 project to an installed psycopg 3.
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert [line for line in requires if "psycopg" in line and "extra ==" not in line] == []
+    assert any(line.startswith("Requires-Dist: psycopg>=3.1; extra ==") for line in requires)
     for release in ("5.2", "6.0", "6.1"):
         assert f"Classifier: Framework :: Django :: {release}" in metadata
 
