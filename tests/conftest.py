@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -50,6 +51,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _connect(conninfo: str) -> psycopg.Connection:
     return psycopg.connect(conninfo, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def project_python() -> str:
+    """The interpreter the user projects (tests/plugin, tests/isolation, tests/your_migrations) run in.
+
+    This one, with psycopg 3; tests/drivers overrides it with one that has psycopg2 only.
+    """
+    return sys.executable
 
 
 @pytest.fixture(scope="session")

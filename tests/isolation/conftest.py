@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ class IsolationProject:
     test_conninfo: str  # test_<name>: the test database pytest-django and Django make from it
     seed: int
     fresh: dict[str, Any]
+    python: str  # the interpreter it runs in (project_python)
 
     def pytest(self, *args: str, reset: bool = True) -> subprocess.CompletedProcess[str]:
         return self._run(["-m", "pytest", "-p", "no:cacheprovider", "-q", *args], reset)
@@ -61,7 +61,7 @@ class IsolationProject:
         if not reset:
             env[project.RESET_ENV] = "False"
         return subprocess.run(
-            [sys.executable, *args], cwd=self.directory, env=env,
+            [self.python, *args], cwd=self.directory, env=env,
             capture_output=True, text=True, check=False, timeout=300,
         )  # fmt: skip
 
@@ -98,14 +98,20 @@ def database_exists(server_conninfo: str, name: str) -> bool:
 
 @pytest.fixture
 def iso(
-    tmp_path: Path, make_database: Callable[[], str], server_conninfo: str, seed: int, fresh: dict[str, Any]
+    tmp_path: Path,
+    make_database: Callable[[], str],
+    server_conninfo: str,
+    seed: int,
+    fresh: dict[str, Any],
+    project_python: str,
 ) -> Iterator[IsolationProject]:
     """The project on a database of its own; its test databases (every suffix) are dropped afterwards."""
     conninfo = make_database()
     test_db = f"test_{conninfo_to_dict(conninfo)['dbname']}"
     directory = tmp_path / "project"
     project.write(directory, seed, fresh)
-    yield IsolationProject(directory, database_url(conninfo), make_conninfo(conninfo, dbname=test_db), seed, fresh)
+    test_conninfo = make_conninfo(conninfo, dbname=test_db)
+    yield IsolationProject(directory, database_url(conninfo), test_conninfo, seed, fresh, project_python)
     with psycopg.connect(server_conninfo, autocommit=True) as admin:
         for suffix in TEST_DB_SUFFIXES:
             admin.execute(f'DROP DATABASE IF EXISTS "{test_db}{suffix}" WITH (FORCE)')

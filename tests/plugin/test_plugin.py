@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ class UserProject:
     directory: Path
     database_url: str  # what the user's settings read
     test_conninfo: str  # the test database pytest-django makes from it
+    python: str  # the interpreter it runs in (project_python)
 
     def pytest(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self._run("-m", "pytest", "-p", "no:cacheprovider", "-q", *args)
@@ -32,7 +32,7 @@ class UserProject:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, *args],
+            [self.python, *args],
             cwd=self.directory,
             env={**_outside_env(), "DATABASE_URL": self.database_url},
             capture_output=True,
@@ -43,10 +43,13 @@ class UserProject:
 
 
 @pytest.fixture
-def user(tmp_path: Path, make_database: Callable[[], str], server_conninfo: str) -> Iterator[UserProject]:
+def user(
+    tmp_path: Path, make_database: Callable[[], str], server_conninfo: str, project_python: str
+) -> Iterator[UserProject]:
     conninfo = make_database()
     test_db = "test_" + conninfo_to_dict(conninfo)["dbname"]
-    yield UserProject(user_project.write(tmp_path), database_url(conninfo), make_conninfo(conninfo, dbname=test_db))
+    test_conninfo = make_conninfo(conninfo, dbname=test_db)
+    yield UserProject(user_project.write(tmp_path), database_url(conninfo), test_conninfo, project_python)
     with psycopg.connect(server_conninfo, autocommit=True) as admin:
         for name in (test_db, f"{test_db}_gw0", f"{test_db}_gw1"):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

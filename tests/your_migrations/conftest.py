@@ -6,7 +6,6 @@ import importlib.util
 import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,16 +30,21 @@ class Project:
 
     directory: Path
     conninfo: str
+    python: str  # the interpreter it runs in (project_python)
     env: dict[str, str] = field(default_factory=dict)
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``python manage.py *args`` in the project; never raises on a non-zero exit."""
-        environment = {k: v for k, v in os.environ.items() if k not in _STRIPPED}
-        environment.update({"DATABASE_URL": database_url(self.conninfo), **self.env})
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=self.directory, env=environment,
+            [self.python, "manage.py", *args], cwd=self.directory, env=self.environment(),
             capture_output=True, text=True, check=False, timeout=300,
         )  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        """What the project's commands run with: ours, less what is this session's, plus its database."""
+        environment = {k: v for k, v in os.environ.items() if k not in _STRIPPED}
+        environment.update({"DATABASE_URL": database_url(self.conninfo), **self.env})
+        return environment
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``manage`` that fails the test with the output unless the command exits 0."""
@@ -133,11 +137,11 @@ def sqlite_recorded(path: Path, app: str | None = None) -> list[str]:
 
 
 @pytest.fixture
-def proj(tmp_path: Path, make_database: Callable[[], str]) -> Iterator[Project]:
+def proj(tmp_path: Path, make_database: Callable[[], str], project_python: str) -> Iterator[Project]:
     """The project on a database of its own."""
     directory = tmp_path / "project"
     directory.mkdir()
-    yield Project(project.write(directory), make_database())
+    yield Project(project.write(directory), make_database(), project_python)
 
 
 @pytest.fixture
