@@ -23,7 +23,7 @@ import environ
 import psycopg
 from django.conf import settings
 
-from phoenix_kit.db import PsycopgDatabase
+from phoenix_kit.db import OwnDatabase, PsycopgDatabase
 from phoenix_kit.pristine import Pristine, read_fresh
 
 USER = "INSERT INTO public.phoenix_kit_users (email, hashed_password, inserted_at, updated_at) VALUES ('b@example.com', 'x', now(), now())"
@@ -45,7 +45,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         with bl.connect(url) as writer, bl.connect(url) as own:
-            reset = Pristine(PsycopgDatabase(own))
+            reset = Pristine(OwnDatabase(own))
             reset.reset()  # learns the fresh state once, as at the start of a test run
             every = _every_table(writer)
 
