@@ -87,9 +87,12 @@ class StatementFailed(Exception):
         self.index, self.exception, self.error = index, exception, error
 
 
-def _failed(index: int, exc: Exception) -> StatementFailed | None:
+def _failed(index: int, exc: Exception) -> StatementFailed:
+    """``exc`` as the failure of statement ``index``; re-raised as it is when it is not the driver's."""
     error = server_error(exc)
-    return None if error is None else StatementFailed(index, exc, error)
+    if error is None:
+        raise exc
+    return StatementFailed(index, exc, error)
 
 
 def execute(connection: Any, sql: str) -> None:
@@ -118,7 +121,7 @@ def run_batch(connection: Any, statements: Sequence[str]) -> None:
         try:
             execute(connection, statement)
         except Exception as exc:
-            raise _failed(index, exc) or exc from exc
+            raise _failed(index, exc) from exc
 
 
 def _run_pipelined(connection: Any, statements: Sequence[str]) -> None:
@@ -133,7 +136,7 @@ def _run_pipelined(connection: Any, statements: Sequence[str]) -> None:
             (i for i, cursor in enumerate(cursors) if cursor.pgresult is None),
             len(statements) - 1,
         )
-        raise _failed(index, exc) or exc from exc
+        raise _failed(index, exc) from exc
     finally:
         for cursor in cursors:
             cursor.close()
