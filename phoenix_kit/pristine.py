@@ -98,6 +98,11 @@ _FINGERPRINT = """(SELECT pg_catalog.array_agg(n.nspname::pg_catalog.text OPERAT
     AND n.nspname::pg_catalog.text OPERATOR(pg_catalog.!~) '^pg_')"""
 
 
+def _check_query(parts: list[str]) -> str:
+    """The fingerprint, then ``parts`` (digests and positions) as one array: two columns for the driver to read."""
+    return f"SELECT {_FINGERPRINT},\nARRAY[{', '.join(parts)}]::pg_catalog.text[]"
+
+
 class Pristine:
     """Puts every install of one database back as a fresh install of its version leaves it.
 
@@ -112,7 +117,7 @@ class Pristine:
         self._fresh = {} if fresh is None else fresh
         self._fingerprint: list[str] | None = None
         self._installs: list[_Install] = []
-        self._query = f"SELECT {_FINGERPRINT}"
+        self._query = _check_query([])
         self._prepared = False
 
     def reset(self) -> list[str]:
@@ -146,15 +151,15 @@ class Pristine:
                 return self._execute()
             # An install was dropped or moved since the query was planned: plan again.
             self._fingerprint = None
-            self._use(f"SELECT {_FINGERPRINT}")
+            self._use(_check_query([]))
             return self._check()
 
     def _execute(self) -> list[Any]:
         if not self._prepared:
             self.database.fetchall(f"PREPARE {_CHECK} AS {self._query}")
             self._prepared = True
-        ((*row,),) = self.database.fetchall(f"EXECUTE {_CHECK}")
-        return row
+        ((fingerprint, found),) = self.database.fetchall(f"EXECUTE {_CHECK}")
+        return [fingerprint, *found]
 
     def _use(self, query: str) -> None:
         """Check with ``query`` from now on."""
@@ -185,7 +190,7 @@ class Pristine:
         ):
             present.setdefault(schema, set()).add(name)
         self._installs = []
-        parts = [_FINGERPRINT]
+        parts: list[str] = []
         for schema, version in sorted(versions.items()):
             fresh, there = self._fresh[version], present.get(schema, set())
             install = _Install(
@@ -196,7 +201,7 @@ class Pristine:
             parts += [_digest(schema, table.name) for table in install.tables]
             parts += [_position(schema, name) for name in install.sequences]
         self._fingerprint = fingerprint
-        self._use("SELECT " + ",\n".join(parts))
+        self._use(_check_query(parts))
 
     def _learn(self, versions: Iterable[int]) -> None:
         """The fresh state of ``versions``, from a throwaway install rolled back at the end."""
