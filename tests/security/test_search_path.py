@@ -27,7 +27,7 @@ import pytest
 
 import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
-from phoenix_kit.db import PsycopgDatabase
+from phoenix_kit.db import OwnDatabase
 from phoenix_kit.pristine import Pristine
 from phoenix_kit.status import installed, named, prefix_status
 from tests.security.common import Planted, Tally, seed_users, write_tokens
@@ -75,7 +75,7 @@ def test_the_test_database_reset_runs_nothing_planted(planted: Planted) -> None:
     admin, tally = planted.admin, Tally(planted.evil)
     with planted.migrator() as conn:
         pk.up(prefix="live", using=conn, log=False)
-        reset = Pristine(PsycopgDatabase(conn))
+        reset = Pristine(OwnDatabase(conn))  # as the test plugin runs it
         tally.run("reset: learning a fresh install, and its first check", reset.reset)
         seed_users(admin, "live")
         write_tokens(admin, "live")
