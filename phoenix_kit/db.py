@@ -15,7 +15,8 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from . import driver
 
@@ -52,6 +53,29 @@ class Database(Protocol):
 
     def close(self) -> None:
         """Release a connection the adapter opened itself (a worker thread's); never the caller's."""
+
+
+T = TypeVar("T")
+
+
+class _RolledBack(Exception):
+    """Ends :func:`rolled_back`'s transaction."""
+
+
+def rolled_back(database: Database, work: Callable[[], T]) -> T:
+    """``work()``'s result, in a transaction (a savepoint inside one) that is then rolled back.
+
+    For reads under pinned settings and for scratch installs: whatever ``work``
+    changed, ``SET LOCAL`` included, is undone.
+    """
+    results: list[T] = []
+    try:
+        with database.atomic():
+            results.append(work())
+            raise _RolledBack()
+    except _RolledBack:
+        pass
+    return results[0]
 
 
 class WaitBoundExceeded(Exception):

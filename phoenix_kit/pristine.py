@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Database
+from .db import Database, rolled_back
 from .driver import StatementFailed, database_error
 from .migration import latest_version, up
 from .prefix import prefix_problem
@@ -32,10 +32,6 @@ from .sqltext import SAFE_SEARCH_PATH, quote_ident, quote_literal, set_local
 
 class PristineError(Exception):
     """An install cannot be put back as a fresh install leaves it."""
-
-
-class _Learned(Exception):
-    """Ends the transaction of a scratch install, rolling it back."""
 
 
 # The check query's name on its session.
@@ -209,14 +205,13 @@ class Pristine:
         if not wanted:
             return
         scratch = f"pkt_fresh_{uuid.uuid4().hex[:12]}"
-        try:
-            with self.database.atomic():
-                for version in wanted:
-                    up(version=version, prefix=scratch, using=self.database, log=False)
-                    self._fresh[version] = read_fresh(self.database, scratch, version)
-                raise _Learned()  # roll the scratch install back
-        except _Learned:
-            pass
+
+        def install_and_read() -> None:
+            for version in wanted:
+                up(version=version, prefix=scratch, using=self.database, log=False)
+                self._fresh[version] = read_fresh(self.database, scratch, version)
+
+        rolled_back(self.database, install_and_read)
 
     def _restore(self, dirty: list[tuple[_Install, list[FreshTable], list[str]]]) -> None:
         statements = [set_local("search_path", SAFE_SEARCH_PATH)]
