@@ -64,3 +64,7 @@ class StepFailedError(PhoenixKitError):
         super().__init__(message)
         self.version = version
         self.statement = statement
+
+
+class RepairError(PhoenixKitError):
+    """``repair`` ran nothing: the install cannot be checked, changed since it was listed, or a statement failed."""

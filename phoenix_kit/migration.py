@@ -54,7 +54,7 @@ def _up(
     verify: bool,
 ) -> int:
     target = latest_version() if version is None else check_version(version)
-    resolved = _prefix(prefix, using)
+    resolved = resolve_prefix(prefix, using)
     create = _create_schema(create_schema, resolved)
     return _runner(using, resolved, log, lock_timeout).up(target, create, verify=verify)
 
@@ -73,7 +73,7 @@ def down(
     version afterwards.
     """
     target = 0 if version is None else check_version(version) - 1
-    return _runner(using, _prefix(prefix, using), log, lock_timeout).down(target)
+    return _runner(using, resolve_prefix(prefix, using), log, lock_timeout).down(target)
 
 
 def migrated_version(prefix: str | None = None, *, using: object = "default") -> int:
@@ -82,7 +82,7 @@ def migrated_version(prefix: str | None = None, *, using: object = "default") ->
     Raises :class:`~phoenix_kit.errors.MarkerError` when the marker is not a
     number. A marker above :func:`latest_version` is reported as it is.
     """
-    return read_state(connect(using), _prefix(prefix, using)).version
+    return read_state(connect(using), resolve_prefix(prefix, using)).version
 
 
 def ensure_current(*, prefix: str | None = None, using: object = "default", log: Log = None) -> int:
@@ -104,7 +104,7 @@ def mark(
     Returns the comment it replaced.
     """
     number = check_version(version)
-    return _runner(using, _prefix(prefix, using), False, lock_timeout).mark(number)
+    return _runner(using, resolve_prefix(prefix, using), False, lock_timeout).mark(number)
 
 
 def plan(from_version: int, to_version: int) -> list[Step]:
@@ -125,13 +125,13 @@ def sql(
     ``online``: the steps that scan a table take their online form (psql only:
     it runs statements outside a transaction); otherwise each step is one transaction.
     """
-    resolved = _prefix(prefix, None)
+    resolved = resolve_prefix(prefix, None)
     timeouts = (conf.lock_timeout(), conf.ddl_lock_timeout())
     write = export_online if online else export
     return write(from_version, to_version, resolved, _create_schema(create_schema, resolved), timeouts)
 
 
-def _prefix(prefix: str | None, using: object) -> str:
+def resolve_prefix(prefix: str | None, using: object) -> str:
     """``prefix``, or the configured one for ``using`` (with TENANT_SCHEMA, the alias's tenant)."""
     return conf.valid_prefix(using) if prefix is None else validate_prefix(prefix)
 

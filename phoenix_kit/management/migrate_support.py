@@ -19,11 +19,11 @@ from ..plan import Step, latest_version
 from ..progress import Silent
 from ..prefix import PREFIX_RULE, prefix_problem
 
-Mode = Literal["move", "plan", "sql", "status", "check", "mark"]
+Mode = Literal["move", "plan", "sql", "status", "check", "mark", "doctor", "repair", "adopt"]
 TargetKind = Literal["up", "down", "to"]
 
 _TARGET_FLAGS = ("version", "down", "to", "mark")
-_MODE_FLAGS = ("plan", "sql", "status", "check")
+_MODE_FLAGS = ("plan", "sql", "status", "check", "doctor", "repair", "adopt")
 
 
 _KINDS: dict[str, TargetKind] = {"version": "up", "down": "down", "to": "to", "mark": "to"}
@@ -34,7 +34,9 @@ _FLAGS = {
     "install_missing": "--install-missing",
 }
 # The modes that can work on many prefixes at once.
-_FAN_OUT_MODES = ("move", "status")
+_FAN_OUT_MODES = ("move", "status", "doctor", "repair")
+# The modes that compare with a version of their own finding and take no target.
+_UNTARGETED_MODES = ("status", "check", "doctor", "repair", "adopt")
 
 
 class _HelpFormatter(DjangoHelpFormatter):
@@ -100,11 +102,13 @@ def parse_request(options: dict[str, Any]) -> Request:
     if len(targets) > 1:
         raise _conflict(targets[0], targets[1], "give one target")
     if len(modes) > 1:
-        raise _conflict(modes[0], modes[1], "give one of --plan, --sql, --status, --check")
+        raise _conflict(modes[0], modes[1], "give one of --plan, --sql, --status, --check, --doctor, --repair, --adopt")
     if targets == ["mark"] and modes:
         raise _conflict("mark", modes[0], "--mark only records a version")
     if targets and modes and modes[0] in ("status", "check"):
         raise _conflict(targets[0], modes[0], f"--{modes[0]} compares with the latest version and takes no target")
+    if targets and modes and modes[0] in _UNTARGETED_MODES:
+        raise _conflict(targets[0], modes[0], f"--{modes[0]} compares with the install's own version and takes no target")
     mode = cast(Mode, "mark" if targets == ["mark"] else modes[0] if modes else "move")
     if options["from_version"] is not None and mode != "sql":
         raise CommandError("--from only applies to --sql (the version the script starts from).")
@@ -114,7 +118,7 @@ def parse_request(options: dict[str, Any]) -> Request:
     if len(many) > 1:
         raise _conflict("all_prefixes", "prefixes", "give one set of prefixes")
     if many and mode not in _FAN_OUT_MODES:
-        raise CommandError(f"{_flag(many[0])} applies to moves and --status only.")
+        raise CommandError(f"{_flag(many[0])} applies to moves, --status, --doctor and --repair only.")
     if many and options["prefix"] is not None:
         raise _conflict(many[0], "prefix", "give either one prefix or many")
     if isinstance(options["jobs"], bool) or not isinstance(options["jobs"], int) or options["jobs"] < 1:
@@ -123,7 +127,9 @@ def parse_request(options: dict[str, Any]) -> Request:
         raise CommandError("--jobs applies to moves of several prefixes (--all-prefixes or --prefixes).")
     if options["install_missing"] and (options["prefixes"] is None or mode != "move"):
         raise CommandError("--install-missing applies to moves of --prefixes (a list of prefixes to install).")
-    if options["no_create_schema"] and (mode in ("status", "check", "mark") or targets == ["down"]):
+    if options.get("format", "text") != "text" and mode != "doctor":
+        raise CommandError("--format applies to --doctor only (its report for CI).")
+    if options["no_create_schema"] and (mode in ("mark", *_UNTARGETED_MODES) or targets == ["down"]):
         raise _conflict("no_create_schema", targets[0] if targets == ["down"] else mode, "nothing is created")
     from_version = None if options["from_version"] is None else parse_version(options["from_version"], "--from", 0)
     if not targets:

@@ -27,6 +27,9 @@ from ...plan import Step, plan
 from ...prefix import prefix_problem
 from ...status import Status, installed, named, prefix_status
 from ...fanout import PrefixResult, migrate_prefixes, read_installs
+from ...doctor import DRIFT, EXACT, UNCHECKED, Diagnosis, doctor_many
+from ...repair import adopt, repair
+from .. import doctor_output
 from ..migrate_support import CommandProgress, Request, VersionTargetCommand, checked_prefix, parse_request, report_results
 
 
@@ -60,6 +63,13 @@ class Command(VersionTargetCommand):
         add("--jobs", type=int, default=1, metavar="N", help="With several prefixes: migrate them on N connections.")
         add("--check", action="store_true", help="Exit with status 1 if the prefix is behind the latest version.")
         add(
+            "--doctor", action="store_true",
+            help="Compare the install with a fresh install of its version: exit 0 exact, 1 drift, 2 could not check.",
+        )
+        add("--format", choices=("text", "json"), default="text", help="With --doctor: the report's format.")
+        add("--repair", action="store_true", help="Re-create the missing phoenix_kit objects --doctor finds (additive only).")
+        add("--adopt", action="store_true", help="Find the version of an install whose marker is lost, and offer to record it.")
+        add(
             "--noinput", "--no-input", action="store_false", dest="interactive",
             help="Do not ask for confirmation before a move that loses data.",
         )
@@ -87,6 +97,11 @@ class Command(VersionTargetCommand):
             return
 
         alias = self._database(options["database"])
+        if request.mode in ("doctor", "repair", "adopt"):
+            if request.mode == "repair":
+                self._lock_timeout()
+            self._doctor(alias, request.mode, options)
+            return
         if options["all_prefixes"] or options["prefixes"] is not None:  # "" is an empty list, not none
             self._many(alias, request, create_schema, options)
             return
@@ -184,6 +199,94 @@ class Command(VersionTargetCommand):
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CommandError(f"Cannot connect to database {alias!r}: {first}") from None
         return alias
+
+    # The doctor
+
+    def _doctor(self, alias: str, mode: str, options: dict[str, Any]) -> None:
+        """--doctor, --repair, --adopt; exits with the doctor's status (0 exact, 1 drift, 2 could not check)."""
+        if options["all_prefixes"]:
+            prefixes, invalid = None, []
+        elif options["prefixes"] is not None:
+            prefixes, invalid = self._prefix_list(options["prefixes"])
+        else:
+            prefixes, invalid = [self._prefix(options["prefix"], alias)], []
+        if mode == "adopt":
+            assert prefixes is not None
+            self._adopt(alias, prefixes[0], options["interactive"])
+            return
+        try:
+            diagnoses = [Diagnosis(r.prefix, None, error=r.detail) for r in invalid] + doctor_many(prefixes, using=alias)
+        except (PhoenixKitError, ValueError) as exc:
+            raise CommandError(f"Cannot check: {exc}", returncode=UNCHECKED) from None
+        skipped = [d.prefix for d in diagnoses if d.foreign] if prefixes is None else []
+        diagnoses = [d for d in diagnoses if d.prefix not in skipped]
+        if mode == "repair":
+            status = self._repair(alias, diagnoses, options["interactive"])
+        elif options["format"] == "json":
+            doctor_output.write_json(self.stdout, alias, diagnoses, skipped)
+            status = doctor_output.exit_status(diagnoses)
+        else:
+            for diagnosis in diagnoses:
+                doctor_output.write_diagnosis(self.stdout, self.style, alias, diagnosis, self.verbosity)
+            if skipped:
+                self.stdout.write(f"Skipped (owned by roles the migrating role does not act for): {', '.join(skipped)}",
+                                  self.style.WARNING)  # fmt: skip
+            if prefixes is None or len(diagnoses) > 1:
+                self.stdout.write(doctor_output.summary_line(diagnoses))
+            status = doctor_output.exit_status(diagnoses)
+        if status:
+            sys.exit(status)
+
+    def _repair(self, alias: str, diagnoses: list[Diagnosis], interactive: bool) -> int:
+        """Repair each install in turn, asking first; the doctor's status after."""
+        status = EXACT
+        for diagnosis in diagnoses:
+            doctor_output.write_diagnosis(self.stdout, self.style, alias, diagnosis, self.verbosity)
+            statements = diagnosis.repairs
+            if not statements:
+                if diagnosis.status == DRIFT:
+                    self.stdout.write("  Nothing here is for --repair (it only re-creates missing objects): see each fix.")
+                status = max(status, diagnosis.status)
+                continue
+            self.stdout.write(f"--repair runs on prefix {diagnosis.prefix!r}, in one transaction under its lock:")
+            for statement in statements:
+                self.stdout.write(f"  {statement};")
+            if not self._ask(interactive, "Repairing runs the statements listed above"):
+                status = max(status, DRIFT)
+                continue
+            try:
+                repaired = repair(diagnosis.prefix, using=alias, confirmed=statements)
+            except (PhoenixKitError, ValueError) as exc:
+                self.stdout.write(f"  {exc}", self.style.ERROR)
+                status = UNCHECKED
+                continue
+            count = len(repaired.ran)
+            self.stdout.write(f"Ran {count} statement{'s' * (count != 1)} on prefix {diagnosis.prefix!r}; checked again:")
+            doctor_output.write_diagnosis(self.stdout, self.style, alias, repaired.after, self.verbosity)
+            status = max(status, repaired.after.status)
+        return status
+
+    def _adopt(self, alias: str, prefix: str, interactive: bool) -> None:
+        """Say which version the install's objects are; record it when they are one exactly."""
+        try:
+            adoption = adopt(prefix, using=alias)
+        except (PhoenixKitError, ValueError) as exc:
+            raise CommandError(str(exc), returncode=UNCHECKED) from None
+        if adoption.exact:
+            self._say(f"The objects of prefix {prefix!r} are exactly those of a fresh install of version {adoption.version}.")
+            self._mark(alias, prefix, adoption.version, interactive)
+            return
+        self.stdout.write(
+            f"No version matches prefix {prefix!r} exactly; the nearest is version {adoption.version}, "
+            f"with {len(adoption.differences)} differences:", self.style.WARNING,
+        )
+        for difference in adoption.differences:
+            doctor_output.write_difference(self.stdout, difference)
+        self.stdout.write(
+            f"Fix them, or if you accept them record that version with `manage.py phoenixkit_migrate --prefix {prefix} "
+            f"--mark {adoption.version}` and use --doctor and --repair."
+        )
+        sys.exit(DRIFT)
 
     # Changing the database
 
