@@ -51,6 +51,7 @@ class Entry:
     table: str | None = None  # the table it belongs to (columns, constraints, indexes, triggers, grants)
     columns: tuple[str, ...] = ()  # the table's columns it needs (constraints, indexes)
     create: tuple[tuple[Phase, str], ...] = ()  # empty: not re-created by --repair
+    part_of: Key | None = None  # the object it comes and goes with (an index with its constraint, a grant with its table)
 
 
 # Where a create statement names the install's schema (a new table or sequence
@@ -215,8 +216,11 @@ def _entry(
     if kind == "index":
         # An index backing a constraint is created by the constraint.
         create = () if extra is not None or definition.endswith(" (INVALID)") else ((Phase.INDEX, ddl),)
-        return (kind, name), Entry(definition, table, columns, create)
-    return (kind, f"{table}.{name}" if kind == "trigger" else f"{table} TO {name}"), Entry(definition, table)
+        backs = None if extra is None else ("constraint", f"{table}.{extra}")
+        return (kind, name), Entry(definition, table, columns, create, backs)
+    if kind == "grant":
+        return (kind, f"{table} TO {name}"), Entry(definition, table, part_of=("table", table))
+    return (kind, f"{table}.{name}"), Entry(definition, table)
 
 
 class _Forms:

@@ -181,6 +181,8 @@ def _gaps(fresh: Expected, catalog: Catalog, ours: frozenset[Key]) -> list[_Gap]
     gaps = []
     for key, entry in fresh.catalog.objects.items():
         have = found.get(key)
+        if have is None and entry.part_of is not None and entry.part_of not in found:
+            continue  # missing with what it is part of, and re-created with it
         if have is None or have.definition != entry.definition:
             gaps.append(_Gap("missing" if have is None else "changed", key, entry, have))
     gaps += [_Gap("missing", _seed_key(seed), None, None) for seed in fresh.seeds if _seed_key(seed) not in found]
