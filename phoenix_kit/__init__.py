@@ -12,13 +12,16 @@ from .errors import (
     LockTimeoutError,
     MarkerError,
     PhoenixKitError,
+    RepairError,
     SchemaMissingError,
     StepFailedError,
     TablesLockedError,
     UnsafeDatabaseError,
 )
+from .drift import Diagnosis, Difference, doctor, doctor_many
 from .fanout import Move, PrefixResult, migrate_prefixes
 from .migration import down, ensure_current, latest_version, mark, migrated_version, plan, sql, up
+from .remedies import Adoption, Repaired, adopt, repair
 from .status import Status, installed, named, prefix_status
 
 try:
@@ -31,16 +34,24 @@ __all__ = [
     "Move",
     "PrefixResult",
     "Status",
+    "Adoption",
+    "Diagnosis",
+    "Difference",
+    "Repaired",
     "ConcurrentMigrationError",
     "ConnectionLostError",
     "IsolationError",
     "LockTimeoutError",
     "MarkerError",
     "PhoenixKitError",
+    "RepairError",
     "SchemaMissingError",
     "StepFailedError",
     "TablesLockedError",
     "UnsafeDatabaseError",
+    "adopt",
+    "doctor",
+    "doctor_many",
     "down",
     "ensure_current",
     "installed",
@@ -51,6 +62,7 @@ __all__ = [
     "named",
     "plan",
     "prefix_status",
+    "repair",
     "sql",
     "up",
     "__version__",

@@ -50,7 +50,7 @@ class Entry:
     definition: str
     table: str | None = None  # the table it belongs to (columns, constraints, indexes, triggers, grants)
     columns: tuple[str, ...] = ()  # the table's columns it needs (constraints, indexes)
-    create: tuple[tuple[Phase, str], ...] = ()  # empty: not re-created by --repair
+    create: Creates = ()  # empty: not re-created by --repair
     part_of: Key | None = None  # the object it comes and goes with (an index with its constraint, a grant with its table)
 
 
@@ -59,6 +59,7 @@ class Entry:
 SCHEMA = "{schema}"
 
 Key = tuple[str, str]  # (kind, name): ("column", "phoenix_kit_users.email")
+Creates = tuple[tuple[Phase, str], ...]  # statements, each with its phase
 
 
 @dataclass
@@ -186,6 +187,7 @@ def _entry(
     ``extra`` is the kind's one further fact: a comment, a constraint's type, the constraint an index backs.
     """
     ident = quote_ident(name)
+    create: Creates
     if kind == "table":
         comment = "" if extra is None or name == "phoenix_kit" else f" COMMENT {quote_literal(extra)}"
         create = ((Phase.TABLE, f"CREATE TABLE {SCHEMA}.{ident} ()"),) if definition == "table" else ()
@@ -203,7 +205,7 @@ def _entry(
     if kind == "column":
         identity, generated = columns
         comment = "" if extra is None else f" COMMENT {quote_literal(extra)}"
-        create: tuple[tuple[Phase, str], ...] = ()
+        create = ()
         if not identity and not generated:
             create = ((Phase.COLUMN, f"ALTER TABLE {where} ADD COLUMN {ident} {ddl}"),)
             if extra is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from .catalog import Catalog, Key, pin_settings, read_catalogs, seeded_rows_query
 from .db import Database, rolled_back
@@ -86,7 +87,7 @@ def _learn(database: Database) -> Versions:
         learned = {}
         for version in range(1, latest_version() + 1):
             up(version=version, prefix=scratch, using=database, log=False)
-            learned[version] = rolled_back(database, lambda: _read(database, scratch, version))
+            learned[version] = rolled_back(database, partial(_read, database, scratch, version))
         return learned
 
     by_version = rolled_back(database, install_and_read)

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 import phoenix_kit as pk
-from phoenix_kit.doctor import DRIFT, EXACT, UNCHECKED, Diagnosis, doctor, doctor_many
-from phoenix_kit.expected import expected_versions
 from phoenix_kit.db import connect
-from phoenix_kit.repair import adopt, repair
+from phoenix_kit.drift import DRIFT, EXACT, UNCHECKED, Diagnosis, doctor, doctor_many
+from phoenix_kit.expected import expected_versions
+from phoenix_kit.remedies import adopt, repair
 from tests.helpers import psql
 
 LATEST = pk.latest_version()
@@ -31,7 +31,7 @@ def _exact(diagnosis: Diagnosis, where: str) -> None:
 def test_every_version_learned_differs_from_every_other(conn: psycopg.Connection[Any]) -> None:
     """What makes --adopt and the marker check possible: no two versions leave the same catalog."""
     fresh = expected_versions(connect(conn)).by_version
-    shapes = {version: (dict((k, e.definition) for k, e in f.catalog.objects.items()), f.seeds) for version, f in fresh.items()}
+    shapes = {version: ({k: e.definition for k, e in f.catalog.objects.items()}, f.seeds) for version, f in fresh.items()}
     assert sorted(fresh) == list(VERSIONS)
     assert [(a, b) for a in VERSIONS for b in VERSIONS if a < b and shapes[a][0] == shapes[b][0]] == []
 

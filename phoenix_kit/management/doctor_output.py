@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from django.core.management.base import OutputWrapper
 from django.core.management.color import Style
 
-from ..doctor import DRIFT, EXACT, UNCHECKED, Diagnosis, Difference
+from ..drift import DRIFT, EXACT, UNCHECKED, Diagnosis, Difference
 from ..plan import latest_version
 
 _LABELS = (("expected", "expected"), ("found", "found   "))

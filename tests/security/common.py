@@ -47,6 +47,8 @@ FUNCTIONS = (
     "regexp_replace", "lower", "upper", "obj_description", "now", "chr", "getdatabaseencoding",
     "current_setting", "set_config", "pg_advisory_xact_lock", "to_regnamespace", "to_regclass", "nextval",
     "md5", "to_jsonb", "jsonb_agg", "jsonb_populate_recordset", "setval",  # the test-database reset (pristine)
+    "format_type", "pg_get_indexdef", "pg_get_constraintdef", "pg_get_expr", "pg_get_triggerdef",  # the doctor
+    "pg_get_userbyid", "col_description", "aclexplode", "acldefault", "string_agg", "array_agg",
 )  # fmt: skip
 # Types that phoenix_kit names in its DDL and PL/pgSQL without a keyword of the grammar (so looked up on the path).
 DOMAINS = ("text", "name", "jsonb", "bytea", "uuid")

@@ -23,6 +23,7 @@ from django.core.management.base import CommandError
 
 import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
+from phoenix_kit.drift import UNCHECKED, doctor_many
 from phoenix_kit.status import installed
 from tests.django.conftest import django_alias
 from tests.security.common import Attacker, attacker, command, connect, described, is_error, observer, outcome
@@ -121,6 +122,31 @@ def test_naming_a_foreign_install_explicitly_is_refused(fleet: Fleet) -> None:
     assert not problems, "\n".join(problems)
     assert is_error(result, "UnsafeDatabaseError"), f"expected phoenix_kit.errors.UnsafeDatabaseError, got {described(result)}"
     assert fleet.evil.name in str(result)
+
+
+def test_the_doctor_never_reads_a_foreign_install(fleet: Fleet, django_db_blocker: Any) -> None:
+    """--doctor names it as not checked (or, with --all-prefixes, skipped) and reads none of its tables.
+
+    The fake install's seeded-roles table is a view calling the attacker's recorder:
+    reading it would run that with the superuser's rights.
+    """
+    view = f'"{fleet.fake}"."phoenix_kit_user_roles"'
+    fleet.evil.conn.execute(f"CREATE VIEW {view} AS SELECT 1 AS id, 'Owner'::text AS name WHERE {fleet.evil.recorder}('view read', '{fleet.evil.name}.view')")
+    with connect(fleet.conninfo) as conn:
+        (named,) = doctor_many([fleet.fake], using=conn)
+        every = {d.prefix: d for d in doctor_many(None, using=conn)}
+    with django_db_blocker.unblock(), django_alias(fleet.conninfo) as alias:
+        status, output = 0, ""
+        try:
+            output = command(doctor=True, all_prefixes=True, database=alias)
+        except SystemExit as exited:
+            status = int(exited.code or 0)
+
+    problems = fleet.untouched()
+    assert not problems, "\n".join(problems)
+    assert named.status == UNCHECKED and named.foreign and fleet.evil.name in (named.error or "")
+    assert every[fleet.fake].foreign and every["ours"].status == 0
+    assert status == 0, "a skipped foreign install is not a failure of the check"
 
 
 def test_the_command_with_all_prefixes_does_not_migrate_a_foreign_install(fleet: Fleet, django_db_blocker: Any) -> None:

@@ -29,6 +29,8 @@ import phoenix_kit as pk
 from phoenix_kit.fanout import Move, migrate_prefixes
 from phoenix_kit.db import OwnDatabase
 from phoenix_kit.pristine import Pristine
+from phoenix_kit.drift import doctor, doctor_many
+from phoenix_kit.remedies import adopt, repair
 from phoenix_kit.status import installed, named, prefix_status
 from tests.security.common import Planted, Tally, seed_users, write_tokens
 
@@ -87,6 +89,29 @@ def test_the_test_database_reset_runs_nothing_planted(planted: Planted) -> None:
     if tally.found:
         pytest.fail(tally.report())
     assert not planted.evil.is_superuser(), "the attacker became superuser"
+
+
+def test_the_doctor_repair_and_adopt_run_nothing_planted(planted: Planted) -> None:
+    """Learning the expected catalogs, checking one install and all, repairing and adopting run no plant."""
+    admin, tally = planted.admin, Tally(planted.evil)
+    with planted.migrator() as conn:
+        pk.up(prefix="live", using=conn, log=False)
+        pk.up(version=8, prefix="older", using=conn, log=False)
+        seed_users(admin, "live")
+        tally.run("doctor: learning every version, checking one install", lambda: doctor("live", using=conn))
+        tally.run("doctor of every install", lambda: doctor_many(None, using=conn))
+        admin.execute("DROP TABLE live.phoenix_kit_email_blocklist")
+        admin.execute("ALTER TABLE live.phoenix_kit_users_tokens DROP CONSTRAINT phoenix_kit_users_tokens_user_id_fkey")
+        found = doctor("live", using=conn)
+        assert found.repairs, found
+        repaired = tally.run("repair: a table, its sequence, columns, keys, indexes", lambda: repair("live", using=conn))
+        admin.execute("COMMENT ON TABLE older.phoenix_kit IS NULL")
+        adoption = tally.run("adopt", lambda: adopt("older", using=conn))
+    if tally.found:
+        pytest.fail(tally.report())
+    assert not planted.evil.is_superuser(), "the attacker became superuser"
+    assert repaired.after.status == 0, repaired.after  # type: ignore[attr-defined]
+    assert (adoption.version, adoption.exact) == (8, True)  # type: ignore[attr-defined]
 
 
 # Everything a prefix's objects depend on, outside pg_catalog (pinned objects are not

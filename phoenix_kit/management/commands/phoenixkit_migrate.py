@@ -27,8 +27,8 @@ from ...plan import Step, plan
 from ...prefix import prefix_problem
 from ...status import Status, installed, named, prefix_status
 from ...fanout import PrefixResult, migrate_prefixes, read_installs
-from ...doctor import DRIFT, EXACT, UNCHECKED, Diagnosis, doctor_many
-from ...repair import adopt, repair
+from ...drift import DRIFT, EXACT, UNCHECKED, Diagnosis, doctor_many
+from ...remedies import adopt, repair
 from .. import doctor_output
 from ..migrate_support import CommandProgress, Request, VersionTargetCommand, checked_prefix, parse_request, report_results
 
@@ -204,12 +204,12 @@ class Command(VersionTargetCommand):
 
     def _doctor(self, alias: str, mode: str, options: dict[str, Any]) -> None:
         """--doctor, --repair, --adopt; exits with the doctor's status (0 exact, 1 drift, 2 could not check)."""
-        if options["all_prefixes"]:
-            prefixes, invalid = None, []
-        elif options["prefixes"] is not None:
+        invalid: list[PrefixResult] = []
+        prefixes: list[str] | None = None
+        if options["prefixes"] is not None:
             prefixes, invalid = self._prefix_list(options["prefixes"])
-        else:
-            prefixes, invalid = [self._prefix(options["prefix"], alias)], []
+        elif not options["all_prefixes"]:
+            prefixes = [self._prefix(options["prefix"], alias)]
         if mode == "adopt":
             assert prefixes is not None
             self._adopt(alias, prefixes[0], options["interactive"])

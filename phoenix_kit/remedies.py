@@ -1,4 +1,4 @@
-"""Repairing and adopting installs, from what the doctor found.
+"""Remedies for what the doctor finds: repairing installs, and adopting unmarked ones.
 
 ``repair`` re-creates an install's missing objects from the fresh install of
 its version, additively: it never drops or alters an object that exists and
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from . import conf
 from .db import Database, connect
-from .doctor import Diagnosis, Difference, closest, doctor_many, explain, read_installs
+from .drift import Diagnosis, Difference, closest, doctor_many, explain, read_installs
 from .driver import StatementFailed
 from .errors import LockTimeoutError, RepairError
 from .expected import expected_versions

@@ -1,4 +1,4 @@
-"""The doctor: is an install exactly what its marker says?
+"""Drift: is an install exactly what its marker says? (the doctor)
 
 Each install's catalog (:mod:`phoenix_kit.catalog`) is compared with the fresh
 install of its marker's version (:mod:`phoenix_kit.expected`). An object of the
@@ -18,14 +18,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from .catalog import SCHEMA, Catalog, Entry, Key, Phase, pin_settings, read_catalogs, seeded_rows_query
+from .catalog import (
+    SCHEMA,
+    Catalog,
+    Creates,
+    Entry,
+    Key,
+    pin_settings,
+    read_catalogs,
+    seeded_rows_query,
+)
 from .db import Database, connect, rolled_back
 from .errors import MarkerError
+from .expected import Expected, Seed, Versions, citext_schema, expected_versions
 from .marker import PrefixState
 from .migration import resolve_prefix
-from .expected import Expected, Seed, Versions, citext_schema, expected_versions
 from .plan import latest_version
 from .sqltext import quote_ident, quote_literal
 from .status import states
@@ -42,10 +51,10 @@ class Difference:
     object: str  # "index phoenix_kit_users_email_index", "column phoenix_kit_users.email", "marker", ...
     expected: str | None
     found: str | None
-    repair: tuple[tuple[Phase, str], ...] = ()  # what --repair runs to re-create it
+    repair: Creates = ()  # what --repair runs to re-create it
     fix: str | None = None  # when --repair cannot: the manual fix
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "object": self.object, "expected": self.expected, "found": self.found,
                 "repair": [statement for _, statement in self.repair], "fix": self.fix}  # fmt: skip
 
@@ -192,10 +201,9 @@ def _gaps(fresh: Expected, catalog: Catalog, ours: frozenset[Key]) -> list[_Gap]
 
 def closest(catalog: Catalog, versions: Versions) -> tuple[int, list[_Gap]]:
     """The version whose fresh install ``catalog`` is nearest (the newest of a tie), and the differences."""
-    ranked = [(len(gaps), -version, gaps) for version, fresh in versions.by_version.items()
-              for gaps in [_gaps(fresh, catalog, versions.ours)]]  # fmt: skip
-    count, negative, gaps = min(ranked, key=lambda r: (r[0], r[1]))
-    return -negative, gaps
+    gaps = {version: _gaps(fresh, catalog, versions.ours) for version, fresh in versions.by_version.items()}
+    nearest = min(gaps, key=lambda version: (len(gaps[version]), -version))
+    return nearest, gaps[nearest]
 
 
 def diagnose(prefix: str, marker: int, catalog: Catalog, citext: Citext, versions: Versions) -> Diagnosis:
@@ -244,7 +252,7 @@ def explain(prefix: str, fresh: Expected, catalog: Catalog, gaps: list[_Gap], ma
     seeds = {_seed_key(seed): seed for seed in fresh.seeds}
     explained = []
     for gap in gaps:
-        if gap.key in creatable:
+        if gap.key in creatable and gap.expected is not None:
             create = tuple((phase, statement.replace(SCHEMA, schema)) for phase, statement in gap.expected.create)
             explained.append(_difference(gap, create, None))
         elif gap.key in seeds:
@@ -254,7 +262,7 @@ def explain(prefix: str, fresh: Expected, catalog: Catalog, gaps: list[_Gap], ma
     return explained
 
 
-def _difference(gap: _Gap, create: tuple[tuple[Phase, str], ...], fix: str | None) -> Difference:
+def _difference(gap: _Gap, create: Creates, fix: str | None) -> Difference:
     name = f"row {gap.key[1]}" if gap.key[0] == "row" else _describe(gap.key)
     expected = None if gap.expected is None else gap.expected.definition
     found = None if gap.found is None else gap.found.definition
