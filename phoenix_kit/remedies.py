@@ -49,10 +49,10 @@ def repair(
     if the install no longer needs exactly those, nothing runs (:class:`RepairError`).
     """
     resolved = resolve_prefix(prefix, using)
-    wait, ddl_wait = timeout_setting(conf.lock_timeout(lock_timeout)), timeout_setting(conf.ddl_lock_timeout())
+    wait = conf.lock_timeout(lock_timeout)
     database = connect(using)
     with database.atomic():
-        _lock(database, resolved, wait, ddl_wait)
+        _lock(database, resolved, wait, conf.ddl_lock_timeout())
         (before,) = doctor_many([resolved], using=database)
         if before.error is not None:
             raise RepairError(f"Cannot repair prefix {resolved!r}: {before.error}")
@@ -64,14 +64,17 @@ def repair(
     return Repaired(tuple(statements), before, after)
 
 
-def _lock(database: Database, prefix: str, wait: str, ddl_wait: str) -> None:
+def _lock(database: Database, prefix: str, wait: float, ddl_wait: float) -> None:
+    """The prefix's lock, waited for at most ``wait`` seconds; then each DDL lock at most ``ddl_wait``."""
     try:
-        database.execute_batch([set_lock_timeout(wait), acquire_statement(prefix), set_lock_timeout(ddl_wait)])
+        database.execute_batch([
+            set_lock_timeout(timeout_setting(wait)), acquire_statement(prefix), set_lock_timeout(timeout_setting(ddl_wait)),
+        ])  # fmt: skip
     except StatementFailed as failed:
         if failed.error.sqlstate != _LOCK_NOT_AVAILABLE:
             raise failed.exception from None
         raise LockTimeoutError(
-            f"Timed out after {wait} waiting for the lock of prefix {prefix!r}: another migrator holds it. "
+            f"Timed out after {wait:g}s waiting for the lock of prefix {prefix!r}: another migrator holds it. "
             f"Nothing was repaired; run the repair again once it is done.", None
         ) from None
 
