@@ -123,6 +123,11 @@ def _unchecked(state: PrefixState) -> Diagnosis | None:
         return Diagnosis(prefix, marker, error=f"Version {marker} is newer than this release of phoenix_kit knows (latest {latest_version()}).")
     if state.untrusted_owner is not None:
         return Diagnosis(prefix, marker, error=str(foreign_install_error(prefix, state.untrusted_owner)), foreign=True)
+    if state.online_started:  # its half-built objects are neither a version's nor yours
+        return Diagnosis(prefix, marker, error=(
+            f"V{marker + 1:02d}'s online step was interrupted on prefix {prefix!r}: the next up resumes it, "
+            f"a down to {marker} undoes it; check it after either."
+        ))  # fmt: skip
     return None
 
 

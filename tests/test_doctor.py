@@ -176,13 +176,15 @@ def test_objects_of_your_own_are_listed_apart_not_as_drift(conn: psycopg.Connect
     conn.execute(f"CREATE FUNCTION \"{prefix}\".touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'")
     conn.execute(f'CREATE TRIGGER my_touch BEFORE UPDATE ON {users} FOR EACH ROW EXECUTE FUNCTION "{prefix}".touch()')
     conn.execute(f'CREATE TABLE "{prefix}".my_table (id int)')  # the schema's other tables are not listed at all
+    conn.execute(f"GRANT SELECT ON {users} TO PUBLIC")
     conn.execute(f"INSERT INTO \"{prefix}\".phoenix_kit_settings (key, value, date_added, date_updated) VALUES ('mine', 'x', now(), now())")
 
     diagnosis = doctor(prefix, using=conn)
 
     _exact(diagnosis, "with objects of the application's own")
     assert [name for name, _ in diagnosis.yours] == [
-        "column phoenix_kit_users.nickname", "index my_users_nickname", "trigger phoenix_kit_users.my_touch",
+        "column phoenix_kit_users.nickname", "grant phoenix_kit_users TO PUBLIC", "index my_users_nickname",
+        "trigger phoenix_kit_users.my_touch",
     ]  # fmt: skip
 
 

@@ -205,6 +205,8 @@ def test_an_interrupted_online_form_is_resumed_or_undone_exactly(
     assert_indexes_valid(conn, prefix)
     if version == 8 and resume:
         assert_usernames_exact(conn, prefix)
+    diagnosis = pk.doctor(prefix, using=conn)  # resumed or undone, exactly a fresh install of where it is
+    assert (diagnosis.status, [d.object for d in diagnosis.differences]) == (0, []), diagnosis
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
     assert_consistent(conn, prefix, references)
     if version == 8:  # (users inserted after V08 are the application's to name)
@@ -513,8 +515,11 @@ def test_status_says_when_an_online_form_was_interrupted(conn: psycopg.Connectio
     assert summary == (
         "version 9, 7 pending (V10-V16); V10's online step was interrupted: the next up resumes it, a down undoes it"
     )
+    interrupted = pk.doctor(prefix, using=conn)  # its half-built objects are not drift: it is not checked
+    assert interrupted.status == 2 and "V10's online step was interrupted" in (interrupted.error or "")
     assert pk.up(prefix=prefix, using=conn, log=False) == pk.latest_version()
     assert prefix_status(prefix, using=conn).summary == f"version {pk.latest_version()}, up to date"
+    assert pk.doctor(prefix, using=conn).status == 0
     drop_schema(conn, prefix)
 
 
