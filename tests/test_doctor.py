@@ -247,3 +247,49 @@ def test_installs_that_cannot_be_checked_say_why(conn: psycopg.Connection[Any], 
     assert newer.status == absent.status == UNCHECKED
     assert newer.error is not None and "newer than this release" in newer.error
     assert absent.error is not None and "no PhoenixKit install" in absent.error
+
+
+class _Counting:
+    """A Database that counts the round trips the doctor makes (each statement of a batch counts)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.inner, self.queries = connect(conn), 0
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self.queries += 1
+        return self.inner.fetchall(sql, params)
+
+    def execute_batch(self, statements: Any) -> None:
+        self.queries += len(statements)
+        self.inner.execute_batch(statements)
+
+    def atomic(self) -> Any:
+        self.queries += 2  # BEGIN or SAVEPOINT, and its end
+        return self.inner.atomic()
+
+    def run_alone(self, sql: str, wait_bound: float) -> None:
+        raise AssertionError("the doctor never runs a statement outside a transaction")
+
+    def transaction_state(self) -> Any:
+        return self.inner.transaction_state()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_fleet_costs_the_same_queries_as_one_install(conn: psycopg.Connection[Any], prefix: str) -> None:
+    names = [f"{prefix}_{n}" for n in range(12)]
+    try:
+        for n, name in enumerate(names):
+            pk.up(version=n % LATEST + 1, prefix=name, using=conn, log=False)
+        doctor_many(names[:1], using=conn)  # the expected catalogs, learned once
+        counts = []
+        for some in (names[:1], names[:3], names):
+            counting = _Counting(conn)
+            diagnoses = doctor_many(some, using=counting)
+            assert [d.status for d in diagnoses] == [EXACT] * len(some)
+            counts.append(counting.queries)
+        assert counts[0] == counts[1] == counts[2], counts
+    finally:
+        for name in names:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
