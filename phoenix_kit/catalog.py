@@ -154,10 +154,10 @@ SELECT r.nspname, 'grant', r.relname,
             ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(p.grantee)::pg_catalog.text) END,
        pg_catalog.string_agg(p.privilege_type OPERATOR(pg_catalog.||) CASE WHEN p.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END,
                              ', ' ORDER BY p.privilege_type),
-       NULL, NULL, 0
+       NULL, r.relkind::pg_catalog.text, 0
   FROM r CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(r.relacl, pg_catalog.acldefault(
          CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 's' ELSE 'r' END::pg_catalog."char", r.relowner))) AS p
- GROUP BY r.nspname, r.relname, r.relowner, p.grantee
+ GROUP BY r.nspname, r.relname, r.relkind, r.relowner, p.grantee
 -- columns in their table's order, so that a table --repair re-creates has it too
 ORDER BY 8, 1, 3, 4
 """
@@ -184,7 +184,8 @@ def _entry(
 ) -> tuple[Key, Entry]:
     """The key and entry of one row of ``_OBJECTS``: ``definition`` compared, ``ddl`` for its create statements.
 
-    ``extra`` is the kind's one further fact: a comment, a constraint's type, the constraint an index backs.
+    ``extra`` is the kind's one further fact: a comment, a constraint's type, the constraint an index backs,
+    the kind of relation a grant is on.
     """
     ident = quote_ident(name)
     create: Creates
@@ -221,7 +222,7 @@ def _entry(
         backs = None if extra is None else ("constraint", f"{table}.{extra}")
         return (kind, name), Entry(definition, table, columns, create, backs)
     if kind == "grant":
-        return (kind, f"{table} TO {name}"), Entry(definition, table, part_of=("table", table))
+        return (kind, f"{table} TO {name}"), Entry(definition, table, part_of=("sequence" if extra == "S" else "table", table))
     return (kind, f"{table}.{name}"), Entry(definition, table)
 
 

@@ -278,8 +278,9 @@ def _creatable(fresh: Expected, catalog: Catalog, gaps: list[_Gap]) -> set[Key]:
     """The missing objects --repair can re-create: additively, without touching rows.
 
     A NOT NULL column without a default can only be added to a table being
-    created (an existing one may have rows); a constraint or index only on
-    columns that exist or are created.
+    created (an existing one may have rows), and so can a sequence (a new one
+    starts at 1, below the ids an existing table holds); a constraint or index
+    only on columns that exist or are created.
     """
     missing = {gap.key for gap in gaps if gap.kind == "missing" and gap.expected is not None and gap.expected.create}
     new_tables = {name for kind, name in missing if kind == "table"}
@@ -297,7 +298,8 @@ def _creatable(fresh: Expected, catalog: Catalog, gaps: list[_Gap]) -> set[Key]:
 
     return {
         key for key in missing
-        if key[0] in ("table", "sequence") or key in columns
+        if key[0] == "table" or key in columns
+        or (key[0] == "sequence" and fresh.catalog.objects[key].table in new_tables)
         or (key[0] in ("constraint", "index") and all(present(fresh.catalog.objects[key].table, c) for c in fresh.catalog.objects[key].columns))
     }  # fmt: skip
 
@@ -313,6 +315,9 @@ def _manual_fix(schema: str, gap: _Gap) -> str:
     if kind == "constraint" and found == f"{expected} NOT VALID":
         table, _, constraint = name.partition(".")
         return f"ALTER TABLE {schema}.{quote_ident(table)} VALIDATE CONSTRAINT {quote_ident(constraint)}"
+    if gap.kind == "missing" and kind == "sequence" and gap.expected is not None:
+        statements = "; ".join(statement.replace(SCHEMA, schema) for _, statement in gap.expected.create)
+        return f"{statements}; then setval it past the highest id of its table before a default uses it"
     if gap.kind == "missing" and kind == "column":
         return "add it by hand, with values for the existing rows (it is NOT NULL without a default)"
     if gap.kind == "missing":

@@ -129,6 +129,10 @@ DRIFTS = [
           {("missing", "row phoenix_kit_user_roles (name)=(User)")}, False),
     Drift("drop the citext-typed column", _sql("ALTER TABLE S.phoenix_kit_users DROP COLUMN email"),
           {("missing", "column phoenix_kit_users.email"), ("missing", "index phoenix_kit_users_email_index")}, False),
+    Drift("drop a sequence (its default goes with it)", _sql("DROP SEQUENCE S.phoenix_kit_email_blocklist_id_seq CASCADE"),
+          {("missing", "sequence phoenix_kit_email_blocklist_id_seq"), ("changed", "column phoenix_kit_email_blocklist.id")}, False),
+    Drift("revoke the owner's privileges", _sql("REVOKE DELETE ON S.phoenix_kit_users_tokens FROM CURRENT_USER"),
+          {("changed", "grant phoenix_kit_users_tokens TO owner")}, False),
     Drift("drop a table", _sql("DROP TABLE S.phoenix_kit_email_blocklist"), set(), True),  # found: checked below
 ]  # fmt: skip
 
