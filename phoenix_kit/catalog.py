@@ -22,8 +22,9 @@ no function of another role can run and the caller's session is left as it was.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -76,6 +77,7 @@ _SETTINGS = (
     ("intervalstyle", "postgres"),
     ("extra_float_digits", "1"),
     ("standard_conforming_strings", "on"),
+    ("jit", "off"),  # compiling the catalog query costs more than running it
 )
 
 # One row per object of the schemas in %(schemas)s:
@@ -260,14 +262,25 @@ def _qualified(schema: str) -> str:
     return rf"(?<![\w$\"]){either}\."
 
 
-def seeded_rows_query(tables: Iterable[tuple[str, str, tuple[str, ...]]], *, whole_rows: bool = False) -> str:
-    """One query for the rows of ``(schema, table, key columns)``: schema, table, the key as ``row(...)::text``
-    (and with ``whole_rows`` the row as JSON). Only for tables of installs we own: reading a table runs its policies.
+def key_select(schema: str, table: str, columns: Sequence[str]) -> str:
+    """The key columns of a table's rows as one text each, ``row(...)::text``, in a column ``k``."""
+    row = ", ".join(f"x.{quote_ident(c)}" for c in columns)
+    return f"SELECT ROW({row})::pg_catalog.text AS k FROM {quote_ident(schema)}.{quote_ident(table)} AS x"
+
+
+# Every table's keys in one statement, however many tables: each SELECT of the list
+# runs through query_to_xml (one small plan each), where a UNION ALL of thousands of
+# branches spends seconds being planned.
+_KEYS = """SELECT w.n, pg_catalog.xpath('/table/row/k/text()', pg_catalog.query_to_xml(w.q, false, false, ''))::pg_catalog.text[]
+FROM pg_catalog.unnest(%s::pg_catalog.text[]) WITH ORDINALITY AS w(q, n)"""
+
+
+def seeded_keys(database: Database, tables: Sequence[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str]]:
+    """The keys found in each of ``tables`` (schema, table, key columns), as (schema, table, key) in one query.
+
+    Only for tables of installs we own, read under pinned settings: reading a table runs its policies.
     """
-    whole = ", pg_catalog.to_jsonb(x)::pg_catalog.text" if whole_rows else ""
-    return "\nUNION ALL\n".join(
-        f"SELECT {quote_literal(schema)}, {quote_literal(table)}, "
-        f"ROW({', '.join(f'x.{quote_ident(c)}' for c in columns)})::pg_catalog.text{whole} "
-        f"FROM {quote_ident(schema)}.{quote_ident(table)} AS x"
-        for schema, table, columns in tables
-    )
+    if not tables:
+        return []
+    found = database.fetchall(_KEYS, [[key_select(*table) for table in tables]])
+    return [(*tables[n - 1][:2], html.unescape(key)) for n, keys in found for key in keys or ()]

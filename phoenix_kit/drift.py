@@ -28,7 +28,7 @@ from .catalog import (
     Key,
     pin_settings,
     read_catalogs,
-    seeded_rows_query,
+    seeded_keys,
 )
 from .db import Database, connect, rolled_back
 from .errors import MarkerError
@@ -99,7 +99,7 @@ def doctor(prefix: str | None = None, *, using: object = "default") -> Diagnosis
 def doctor_many(prefixes: Sequence[str] | None, *, using: object = "default") -> list[Diagnosis]:
     """Check the named (validated) prefixes, or every install (None), in a fixed number of queries."""
     database = connect(using)
-    found = states(database, None if prefixes is None else list(prefixes))
+    found = states(database, None if prefixes is None else list(prefixes), relations=False)
     results = {state.prefix: _unchecked(state) for state in found}
     markers = {state.prefix: state.version for state in found if results[state.prefix] is None}
     if markers:
@@ -164,9 +164,8 @@ def _read_seeds(database: Database, seeds: list[tuple[str, Seed]], catalogs: dic
         if _definition(catalogs[prefix], ("table", seed.table)) == "table"
         and all(("column", f"{seed.table}.{column}") in catalogs[prefix].objects for column in seed.columns)
     }  # fmt: skip
-    if tables:
-        for prefix, table, key in database.fetchall(seeded_rows_query(sorted(tables))):
-            catalogs[prefix].objects[("row", f"{table} {key}")] = Entry("present", table)
+    for prefix, table, key in seeded_keys(database, sorted(tables)):
+        catalogs[prefix].objects[("row", f"{table} {key}")] = Entry("present", table)
 
 
 def _definition(catalog: Catalog, key: Key) -> str | None:

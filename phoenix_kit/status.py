@@ -42,13 +42,22 @@ ORDER BY wanted.position
 """
 
 
-def states(db: Database, prefixes: list[str] | None) -> list[PrefixState]:
-    """The catalog facts of ``prefixes`` (None: every install), in one query."""
+# Without the schemas' relations: listing them costs a scan of pg_class per schema
+# (no index leads with relnamespace), which grows with the square of the installs.
+_WITHOUT_RELATIONS = {
+    query: query.replace(relations_array("n"), "NULL::pg_catalog.name[]") for query in (INSTALLS_QUERY, NAMED_QUERY)
+}
+
+
+def states(db: Database, prefixes: list[str] | None, *, relations: bool = True) -> list[PrefixState]:
+    """The catalog facts of ``prefixes`` (None: every install), in one query; ``relations``: with their tables and indexes."""
     tables = sorted(OUR_TABLES)
+    query = INSTALLS_QUERY if prefixes is None else NAMED_QUERY
+    query = query if relations else _WITHOUT_RELATIONS[query]
     if prefixes is None:
-        rows = db.fetchall(INSTALLS_QUERY, {"tables": tables})
+        rows = db.fetchall(query, {"tables": tables})
     else:
-        rows = db.fetchall(NAMED_QUERY, {"tables": tables, "prefixes": prefixes})
+        rows = db.fetchall(query, {"tables": tables, "prefixes": prefixes})
     return [
         PrefixState(prefix, schema, table, comment, frozenset(relations or ()), owner, bool(started))
         for prefix, schema, table, comment, relations, owner, started in rows
