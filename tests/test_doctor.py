@@ -192,6 +192,20 @@ def test_objects_of_your_own_are_listed_apart_not_as_drift(conn: psycopg.Connect
     ]  # fmt: skip
 
 
+def test_a_table_moved_into_the_schema_is_seen(conn: psycopg.Connection[Any], prefix: str) -> None:
+    """The catalog is read through the schema's dependencies in pg_depend: SET SCHEMA must move them."""
+    fresh = expected_versions(connect(conn)).by_version
+    later = fresh[LATEST].catalog.objects.keys() - fresh[1].catalog.objects.keys()
+    added = min(name for kind, name in later if kind == "table")
+    pk.up(version=1, prefix=prefix, using=conn, log=False)
+    pk.up(prefix=f"{prefix}_src", using=conn, log=False)
+    try:
+        conn.execute(f'ALTER TABLE "{prefix}_src".{added} SET SCHEMA "{prefix}"')
+        assert ("unexpected", f"table {added}") in _kinds(doctor(prefix, using=conn))
+    finally:
+        conn.execute(f'DROP SCHEMA "{prefix}_src" CASCADE')
+
+
 @pytest.mark.parametrize("recorded, installed", [(LATEST, LATEST - 1), (LATEST - 1, LATEST)], ids=["one too high", "one too low"])
 def test_a_marker_one_version_off_is_found_with_the_version_the_objects_are(
     conn: psycopg.Connection[Any], prefix: str, recorded: int, installed: int
