@@ -23,14 +23,14 @@ no function of another role can run and the caller's session is left as it was.
 from __future__ import annotations
 
 import gc
-import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import partial
 
-from .db import Database
+from .db import Database, rolled_back
 from .sqltext import quote_ident, quote_literal, set_local
 
 
@@ -302,25 +302,34 @@ def _qualified(schema: str) -> str:
     return rf"(?<![\w$\"]){either}\."
 
 
-def key_select(schema: str, table: str, columns: Sequence[str]) -> str:
-    """The key columns of a table's rows as one text each, ``row(...)::text``, in a column ``k``."""
-    row = ", ".join(f"x.{quote_ident(c)}" for c in columns)
-    return f"SELECT ROW({row})::pg_catalog.text AS k FROM {quote_ident(schema)}.{quote_ident(table)} AS x"
+def seeded_rows_query(tables: Iterable[tuple[str, str, tuple[str, ...]]], *, whole_rows: bool = False) -> str:
+    """One query for the rows of ``(schema, table, key columns)``: schema, table, the key as ``row(...)::text``
+    (and with ``whole_rows`` the row as JSON). Only for tables of installs we own: reading a table runs its policies.
+    """
+    whole = ", pg_catalog.to_jsonb(x)::pg_catalog.text" if whole_rows else ""
+    return "\nUNION ALL\n".join(
+        f"SELECT {quote_literal(schema)}, {quote_literal(table)}, "
+        f"ROW({', '.join(f'x.{quote_ident(c)}' for c in columns)})::pg_catalog.text{whole} "
+        f"FROM {quote_ident(schema)}.{quote_ident(table)} AS x"
+        for schema, table, columns in tables
+    )
 
 
-# Every table's keys in one statement, however many tables: each SELECT of the list
-# runs through query_to_xml (one small plan each), where a UNION ALL of thousands of
-# branches spends seconds being planned.
-_KEYS = """SELECT w.n, pg_catalog.xpath('/table/row/k/text()', pg_catalog.query_to_xml(w.q, false, false, ''))::pg_catalog.text[]
-FROM pg_catalog.unnest(%s::pg_catalog.text[]) WITH ORDINALITY AS w(q, n)"""
+# Tables read per statement. Reading a table locks it and its indexes until the
+# transaction ends; a fleet's thousands at once would overflow the server's lock
+# table (max_locks_per_transaction x max_connections, 6,400 by default). Each
+# statement runs in a savepoint rolled back, which frees its locks; a UNION ALL
+# of a few hundred plans in milliseconds.
+_TABLES_PER_READ = 200
 
 
 def seeded_keys(database: Database, tables: Sequence[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str]]:
-    """The keys found in each of ``tables`` (schema, table, key columns), as (schema, table, key) in one query.
+    """The keys found in each of ``tables`` (schema, table, key columns), as (schema, table, key).
 
-    Only for tables of installs we own, read under pinned settings: reading a table runs its policies.
+    One statement per ``_TABLES_PER_READ`` tables; call inside a transaction that pins settings.
     """
-    if not tables:
-        return []
-    found = database.fetchall(_KEYS, [[key_select(*table) for table in tables]])
-    return [(*tables[n - 1][:2], html.unescape(key)) for n, keys in found for key in keys or ()]
+    found: list[tuple[str, str, str]] = []
+    for start in range(0, len(tables), _TABLES_PER_READ):
+        query = seeded_rows_query(tables[start : start + _TABLES_PER_READ])
+        found += rolled_back(database, partial(database.fetchall, query))
+    return found

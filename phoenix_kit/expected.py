@@ -14,11 +14,10 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 
-from .catalog import Catalog, Key, pin_settings, read_catalogs
+from .catalog import Catalog, Key, pin_settings, read_catalogs, seeded_rows_query
 from .db import Database, rolled_back
 from .migration import up
 from .plan import latest_version
-from .sqltext import quote_ident, quote_literal
 
 # The facts the expected catalogs depend on: server version, role, database.
 _IDENTITY = (
@@ -100,12 +99,12 @@ def _read(database: Database, schema: str, version: int) -> Expected:
     catalog = read_catalogs(database, [schema], citext_schema(database))[schema]
     tables = [name for kind, name in catalog.objects if kind == "table"]
     keyed = {table: key_columns(catalog, table) for table in tables}
-    whole = "\nUNION ALL\n".join(  # one schema, a dozen tables
-        f"SELECT {quote_literal(t)}, ROW({', '.join(f'x.{quote_ident(c)}' for c in keyed[t][0])})::pg_catalog.text, "
-        f"pg_catalog.to_jsonb(x)::pg_catalog.text FROM {quote_ident(schema)}.{quote_ident(t)} AS x"
-        for t in tables
-    )
-    seeds = [Seed(table, keyed[table][0], key, json.loads(row), keyed[table][1]) for table, key, row in database.fetchall(whole)]
+    seeds = [
+        Seed(table, keyed[table][0], key, json.loads(row), keyed[table][1])
+        for _, table, key, row in database.fetchall(
+            seeded_rows_query(((schema, t, keyed[t][0]) for t in tables), whole_rows=True)
+        )
+    ]
     return Expected(version, catalog, tuple(sorted(seeds, key=lambda seed: seed.name)))
 
 

@@ -311,3 +311,42 @@ def test_a_fleet_costs_the_same_queries_as_one_install(conn: psycopg.Connection[
     finally:
         for name in names:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+class _LockWatching(_Counting):
+    """A Database that notes, after each statement, how many relations of ``schemas`` it holds locked."""
+
+    def __init__(self, conn: psycopg.Connection[Any], schemas: list[str]) -> None:
+        super().__init__(conn)
+        self.schemas, self.most = schemas, 0
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        found = super().fetchall(sql, params)
+        ((held,),) = self.inner.fetchall(
+            "SELECT count(*) FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE l.pid = pg_backend_pid() AND n.nspname = ANY (%s)",
+            [self.schemas],
+        )
+        self.most = max(self.most, held)
+        return found
+
+
+def test_a_fleet_s_seeded_rows_are_read_without_holding_every_table_locked(
+    conn: psycopg.Connection[Any], prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a table locks it and its indexes to the end of the transaction: a fleet's at once overflow the lock table."""
+    names = [f"{prefix}_{n}" for n in range(6)]
+    try:
+        for name in names:
+            pk.up(prefix=name, using=conn, log=False)
+        doctor_many(names[:1], using=conn)  # the expected catalogs, learned once
+        one = _LockWatching(conn, names)
+        doctor_many(names[:1], using=one)
+        monkeypatch.setattr("phoenix_kit.catalog._TABLES_PER_READ", 2)
+        fleet = _LockWatching(conn, names)
+        diagnoses = doctor_many(names, using=fleet)
+        assert [d.status for d in diagnoses] == [EXACT] * len(names)
+        assert 0 < fleet.most <= one.most, (fleet.most, one.most)
+    finally:
+        for name in names:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
