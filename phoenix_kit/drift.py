@@ -97,7 +97,7 @@ def doctor(prefix: str | None = None, *, using: object = "default") -> Diagnosis
 
 
 def doctor_many(prefixes: Sequence[str] | None, *, using: object = "default") -> list[Diagnosis]:
-    """Check the named (validated) prefixes, or every install (None), in a fixed number of queries."""
+    """Check the named (validated) prefixes, or every install (None), in a fixed number of catalog queries."""
     database = connect(using)
     found = states(database, None if prefixes is None else list(prefixes), relations=False)
     results = {state.prefix: _unchecked(state) for state in found}

@@ -59,8 +59,8 @@ def states(db: Database, prefixes: list[str] | None, *, relations: bool = True) 
     else:
         rows = db.fetchall(query, {"tables": tables, "prefixes": prefixes})
     return [
-        PrefixState(prefix, schema, table, comment, frozenset(relations or ()), owner, bool(started))
-        for prefix, schema, table, comment, relations, owner, started in rows
+        PrefixState(prefix, schema, table, comment, frozenset(listed or ()), owner, bool(started))
+        for prefix, schema, table, comment, listed, owner, started in rows
     ]
 
 
