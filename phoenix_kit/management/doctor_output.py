@@ -57,7 +57,7 @@ def write_difference(out: OutputWrapper, difference: Difference) -> None:
         if value is not None:
             out.write(f"             {label}: {value}")
     if difference.repair:
-        out.write("             --repair:  re-creates it")
+        out.write("             --repair: re-creates it")
     elif difference.fix:
         out.write(f"             fix:      {difference.fix}")
 
